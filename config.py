@@ -69,8 +69,13 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
 
     BABEL_DEFAULT_LOCALE = "fr"
-    BABEL_DEFAULT_TIMEZONE = "UTC"
+    # Times are stored in UTC and shown in the organisation's time zone.
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")
     LANGUAGES = ("fr", "en")
+    # The language chosen by a visitor who is not signed in.
+    LANGUAGE_COOKIE_NAME = "lang"
+    # Strict-Transport-Security value; only production serves it (over HTTPS).
+    HSTS: str | None = None
 
     # Argon2id parameters (argon2-cffi RFC 9106 low-memory profile by default).
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
@@ -137,6 +142,9 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_NAME = "__Host-irritants_remember"
     REMEMBER_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_NAME = "__Host-lang"
+    HSTS = "max-age=31536000; includeSubDomains"
+    PREFERRED_URL_SCHEME = "https"
 
     @classmethod
     def check(cls) -> None:

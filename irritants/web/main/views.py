@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import text
 
 from irritants.extensions import db
+from irritants.models import ROLES
+from irritants.web.decorators import public, role_required
 from irritants.web.main import bp
+from irritants.web.navigation import home_endpoint_for
 
 
 @bp.get("/")
-@login_required
-def index():
-    """Send each role to the page it uses most."""
+@role_required(*ROLES)
+def index() -> Any:
+    """Send each role to the page it uses most, or welcome it while that page is missing."""
+    endpoint = home_endpoint_for(current_user.role)
+    if endpoint is not None:
+        return redirect(url_for(endpoint))
     return render_template("main/index.html")
 
 
 @bp.get("/healthz")
-def healthz():
+@public
+def healthz() -> Any:
     """Database and Redis status, without a token."""
     from irritants import jobs
 
@@ -30,11 +39,3 @@ def healthz():
         database = "down"
     body = {"database": database, "redis": jobs.redis_status()}
     return jsonify(body), 200 if database == "ok" else 503
-
-
-@bp.get("/signed-in")
-def signed_in_home():
-    """Where sign-in lands when no next page was asked for."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return redirect(url_for("main.index"))

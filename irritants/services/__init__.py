@@ -1,0 +1,1 @@
+"""Domain operations: validate, write, commit, then enqueue side effects."""

@@ -1,0 +1,46 @@
+"""Translated messages that also work outside a request (CLI, jobs, tests).
+
+flask_babel asks the locale selector, which reads the request; outside a
+request (and without force_locale) these return the English msgid instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, has_app_context, has_request_context
+from flask_babel import gettext, ngettext
+
+
+def _can_translate() -> bool:
+    if has_request_context():
+        return True
+    if not has_app_context():
+        return False
+    context = g.get("_flask_babel")
+    return getattr(context, "babel_locale", None) is not None
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext in a request or under force_locale, else the English text."""
+    if _can_translate():
+        return gettext(text, **values)
+    return text % values if values else text
+
+
+def n_(singular: str, plural: str, num: int, **values: Any) -> str:
+    """ngettext in a request or under force_locale, else the English text."""
+    if _can_translate():
+        return ngettext(singular, plural, num, **values)
+    values.setdefault("num", num)
+    return (singular if num == 1 else plural) % values
+
+
+def current_language() -> str:
+    """'en' or 'fr': the language messages are being rendered in."""
+    if not _can_translate():
+        return "en"
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "fr"

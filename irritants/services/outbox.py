@@ -1,0 +1,157 @@
+"""The transactional outbox: side effects written with the change, performed after commit.
+
+Delivery semantics (reliability.md R4, R8): at least once, with duplicates
+made rare and recognisable.
+
+- A delivery first *claims* its row with a compare-and-set lease
+  (`UPDATE ... SET locked_until = now + lease WHERE id = :id AND done_at IS NULL
+  AND (locked_until IS NULL OR locked_until <= now)`), commits, sends, then
+  marks the row done. A job run twice, or a job racing the relay, finds the
+  row done or leased and sends nothing: one email.
+- If the process dies between sending and marking done, the lease expires and
+  the relay sends again: the one documented duplicate. Each row has a stable
+  Message-ID, so mail clients and servers can recognise the repeat.
+- We do not mark the row done *before* sending (at most once), because a
+  crash there would lose the email silently; losing nothing wins.
+- A failed send releases the lease with a backoff (locked_until = next try),
+  keeps last_error and attempts, and the relay retries later; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from irritants.extensions import db
+from irritants.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF_SECONDS = 3600
+RELAY_BATCH = 200
+RELAY_MAX_PER_RUN = 5000
+
+
+def add_email(*, template: str, user_id: int, dedupe_key: str, **payload: Any) -> OutboxMessage:
+    """Add an email to send after commit, in the caller's transaction (no commit)."""
+    message = OutboxMessage(
+        kind="email",
+        dedupe_key=dedupe_key,
+        payload={"template": template, "user_id": user_id, **payload},
+    )
+    db.session.add(message)
+    return message
+
+
+def enqueue_messages(messages: Iterable[OutboxMessage]) -> None:
+    """After commit: hand each message to a job; when Redis is down, the relay catches up."""
+    from irritants import jobs
+
+    for message_id in [message.id for message in messages]:
+        jobs.enqueue(jobs.deliver_outbox_message, message_id, job_id=f"outbox-{message_id}")
+
+
+def deliver(message_id: int, now: datetime | None = None) -> bool:
+    """Perform one outbox message unless done or leased; True when it was sent now."""
+    now = now or utcnow()
+    if not _claim(message_id, now):
+        return False
+    message = db.session.get(OutboxMessage, message_id)
+    assert message is not None
+    try:
+        _perform(message)
+    except Exception as error:  # any failure: keep the row, retry later
+        db.session.rollback()
+        _release_after_failure(message_id, now, error)
+        return False
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(done_at=utcnow(), locked_until=None, last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return True
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.done_at.is_(None),
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
+        )
+        .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _release_after_failure(message_id: int, now: datetime, error: Exception) -> None:
+    attempts = db.session.scalar(
+        select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)
+    ) or 1
+    delay = min(60 * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+    log.warning("outbox message %s failed (attempt %s), retry in %ss: %s",
+                message_id, attempts, delay, error)
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(locked_until=now + timedelta(seconds=delay),
+                last_error=f"{type(error).__name__}: {error}"[:2000]),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+
+
+def _perform(message: OutboxMessage) -> None:
+    if message.kind == "email":
+        from irritants.services.mailer import send_outbox_email
+
+        send_outbox_email(message)
+        return
+    raise ValueError(f"unknown outbox message kind {message.kind!r}")
+
+
+def deliver_pending(now: datetime | None = None, older_than_seconds: float = 0) -> int:
+    """The relay: perform the messages not done after older_than_seconds; the number sent."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    sent = seen = 0
+    last_id = 0
+    while seen < RELAY_MAX_PER_RUN:
+        ids = db.session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.done_at.is_(None),
+                OutboxMessage.created_at <= cutoff,
+                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
+                OutboxMessage.id > last_id,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(RELAY_BATCH)
+        ).all()
+        db.session.commit()
+        if not ids:
+            break
+        for message_id in ids:
+            sent += deliver(message_id, now)
+        seen += len(ids)
+        last_id = ids[-1]
+    return sent
+
+
+def pending_count() -> int:
+    """Messages not yet performed (for health pages and tests)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None))
+    ) or 0

@@ -1,0 +1,150 @@
+"""The only bridge from the database to the routing core: rows -> OrgSnapshot.
+
+The snapshot is built once per process and org version (OrgState.version,
+bumped by every org change), so web processes and workers never route on a
+stale org and never rebuild it per request: one cheap query per call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from irritants.extensions import db
+from irritants.models import UNRESOLVED, Irritant, Unit
+from irritants.routing import OrgSnapshot
+from irritants.routing import Unit as RoutingUnit
+from irritants.services.org_version import current_org_version
+
+
+@dataclass(frozen=True)
+class CachedOrg:
+    """A snapshot with what the services need beside it: ids, names, closed units."""
+
+    snapshot: OrgSnapshot
+    database: str
+    id_of: Mapping[str, int]
+    key_of: Mapping[int, str]
+    closed: frozenset[str]
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+
+_lock = threading.Lock()
+_cached: CachedOrg | None = None
+
+
+def plain_amount(value: Any) -> Any:
+    """An amount as the core and JSON want it: int when integral, else float."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_SESSION_KEY = "irritants.cached_org"
+
+
+def cached_org() -> CachedOrg:
+    """The org of the current version, built at most once per process and version.
+
+    The version is read once per database transaction (then remembered in the
+    session until the transaction ends), so a page that asks many times pays once.
+    """
+    session = db.session()
+    remembered = session.info.get(_SESSION_KEY)
+    if remembered is not None:
+        return remembered  # type: ignore[no-any-return]
+    found = _current()
+    session.info[_SESSION_KEY] = found
+    return found
+
+
+def _current() -> CachedOrg:
+    global _cached
+    version = current_org_version()
+    database = str(db.engine.url)
+    cached = _cached
+    if cached is not None and cached.version == version and cached.database == database:
+        return cached
+    with _lock:
+        cached = _cached
+        if cached is None or cached.version != version or cached.database != database:
+            cached = _build(version, database)
+            _cached = cached
+    return cached
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+def _build(version: int, database: str) -> CachedOrg:
+    rows = db.session.execute(
+        select(Unit.id, Unit.key, Unit.name, Unit.parent_id, Unit.competencies,
+               Unit.authorities, Unit.tools, Unit.closed_at)
+    ).all()
+    key_of = {row.id: row.key for row in rows}
+    units = [
+        RoutingUnit(
+            key=row.key,
+            name=row.name,
+            parent=key_of.get(row.parent_id) if row.parent_id is not None else None,
+            competencies=frozenset(row.competencies or ()),
+            authorities={
+                key: plain_amount(limit) for key, limit in (row.authorities or {}).items()
+            },
+            tools=frozenset(row.tools or ()),
+        )
+        for row in rows
+    ]
+    closed = frozenset(row.key for row in rows if row.closed_at is not None)
+    return CachedOrg(
+        snapshot=OrgSnapshot.build(units, version=version),
+        database=database,
+        id_of={key: unit_id for unit_id, key in key_of.items()},
+        key_of=key_of,
+        closed=closed,
+    )
+
+
+def load_snapshot() -> OrgSnapshot:
+    """The org snapshot of the current version (cached per process)."""
+    return cached_org().snapshot
+
+
+def invalidate() -> None:
+    """Forget the cached snapshot (tests that empty the database call this)."""
+    global _cached
+    with _lock:
+        _cached = None
+    from flask import has_app_context
+
+    if has_app_context():
+        db.session().info.pop(_SESSION_KEY, None)
+
+
+def open_load(keys: Collection[str]) -> dict[str, int]:
+    """Unresolved irritants assigned to each of these units (asked for tied keys only)."""
+    org = cached_org()
+    ids = [org.id_of[key] for key in keys if key in org.id_of]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Irritant.assignee_id, func.count())
+        .where(Irritant.assignee_id.in_(ids), Irritant.status.in_(UNRESOLVED))
+        .group_by(Irritant.assignee_id)
+    ).all()
+    return {org.key_of[assignee_id]: count for assignee_id, count in rows}

@@ -1,0 +1,32 @@
+"""The queue's filters (a GET form: no CSRF, nothing changes)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from irritants.web.intake.forms import SEVERITY_CHOICES
+
+STATE_CHOICES = [
+    SelectChoice("", _l("Any")),
+    SelectChoice("open", _l("Open")),
+    SelectChoice("in_progress", _l("In progress")),
+    SelectChoice("overdue", _l("Overdue")),
+]
+
+
+class QueueFilterForm(FlaskForm):
+    """Which unit's queue (with its descendants), and the filters."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("Team"), choices=[])
+    status = SelectField(_l("State"), choices=STATE_CHOICES, default="")
+    category = SelectField(_l("Category"), choices=[], default="")
+    severity = SelectField(
+        _l("Severity"), choices=[SelectChoice("", _l("Any")), *SEVERITY_CHOICES], default=""
+    )
+    origin = SelectField(_l("Where it happened"), choices=[], default="")

@@ -1,0 +1,93 @@
+"""The queue: a unit and its descendants, overdue first, then by due time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from irritants.models import utcnow
+from irritants.services import access, intake, queues
+from irritants.services.errors import InvalidInput, NotFound
+from irritants.web.decorators import SIGNED_IN, role_required
+from irritants.web.irritant.forms import TakeForm
+from irritants.web.irritant.support import as_choices, language, unit_choices, unit_key, unit_name
+from irritants.web.queue import bp
+from irritants.web.queue.forms import QueueFilterForm
+
+PER_PAGE = 50
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    """The units whose queue this user may open: everything, their subtree, or their unit."""
+    own = unit_key(current_user.unit_id)
+    if current_user.role in access.SEES_ALL:
+        return unit_choices()
+    if current_user.role == "lead" and own is not None:
+        return unit_choices(within=own)
+    return [(own, unit_name(current_user.unit_id))] if own is not None else []
+
+
+def _filter_form() -> QueueFilterForm:
+    form = QueueFilterForm(request.args)
+    scope = _scope_choices()
+    form.unit.choices = as_choices(scope)
+    form.category.choices = as_choices(intake.categories_by_use(None, language()), blank=_("Any"))
+    form.origin.choices = as_choices(unit_choices(), blank=_("Anywhere"))
+    if not form.unit.data:
+        form.unit.data = unit_key(current_user.unit_id)
+    for name in ("status", "category", "severity", "origin"):
+        if getattr(form, name).data is None:
+            getattr(form, name).data = ""
+    return form
+
+
+def _filters(form: QueueFilterForm) -> queues.IrritantFilters:
+    state = form.status.data or None
+    return queues.IrritantFilters(
+        status=state if state in ("open", "in_progress") else None,
+        overdue=True if state == "overdue" else None,
+        category=form.category.data or None,
+        severity=form.severity.data or None,
+        origin_unit=form.origin.data or None,
+    )
+
+
+@bp.get("")
+@role_required(*SIGNED_IN)
+def index():
+    """The queue of a unit and its descendants, with counts per state."""
+    form = _filter_form()
+    unit = form.unit.data
+    if not unit or not access.may_view_queue(current_user, unit):
+        abort(404)
+    page = request.args.get("page", 1, type=int) or 1
+    label = dict(_scope_choices()).get(unit, "").strip()
+    context: dict[str, Any] = {"form": form, "unit_name": label}
+    status = 200
+    if form.validate():
+        try:
+            context["result"] = queues.queue_for(
+                unit, actor=current_user, filters=_filters(form), page=max(page, 1),
+                per_page=PER_PAGE, include_descendants=True,
+            )
+            context["counts"] = queues.queue_counts(
+                unit, actor=current_user, include_descendants=True
+            )
+        except NotFound:
+            abort(404)
+        except InvalidInput as error:
+            form.form_errors.extend(m for ms in error.field_errors.values() for m in ms)
+            status = 422
+    else:
+        status = 422
+    context.update(
+        take_form=TakeForm(formdata=None),
+        may_take=access.may_take,
+        unit_name_of=unit_name,
+        category_label=lambda irritant: irritant.category.label(language()),
+        now=utcnow(),
+    )
+    return render_template("queue/index.html", **context), status

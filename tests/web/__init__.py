@@ -1,0 +1,1 @@
+"""Page tests: sign-in, sessions, security defaults, catalogues, routes."""

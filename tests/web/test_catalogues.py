@@ -1,0 +1,116 @@
+"""The French catalogue covers every message of the sources, and the .mo files are fresh.
+
+When this fails after you added or changed a message: run `make translations`, translate
+the new entries of irritants/translations/fr/LC_MESSAGES/messages.po (no fuzzy ones),
+then `pybabel compile -d irritants/translations` (or `make translations` again).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "irritants" / "translations"
+# The keywords of `make translations` (Makefile): gettext's defaults, _l and lazy_gettext.
+KEYWORDS: dict[str, Any] = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+
+
+def extracted_messages() -> dict[Any, list[str]]:
+    """msgid (a string, or a (singular, plural) tuple) -> where it is used."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    found: dict[Any, list[str]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
+        key = message if isinstance(message, str) else tuple(message[:2])
+        found.setdefault(key, []).append(f"{filename}:{lineno}")
+    return found
+
+
+def catalogue(locale: str) -> Catalog:
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=locale)
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[Any, list[str]]:
+    return extracted_messages()
+
+
+@pytest.fixture(scope="module")
+def french() -> Catalog:
+    return catalogue("fr")
+
+
+def entry_key(message: Any) -> Any:
+    return message.id if isinstance(message.id, str) else tuple(message.id[:2])
+
+
+def test_the_sources_have_messages(sources: dict[Any, list[str]]) -> None:
+    assert "Sign in" in sources
+    assert "Email or password is incorrect." in sources
+    assert len(sources) > 50
+
+
+def test_every_message_of_the_sources_is_in_the_french_catalogue(
+    sources: dict[Any, list[str]], french: Catalog
+) -> None:
+    known = {entry_key(message) for message in french if message.id}
+    missing = {key: places[0] for key, places in sources.items() if key not in known}
+    assert missing == {}, "run `make translations` and translate the new entries"
+
+
+def test_every_french_entry_is_translated_and_not_fuzzy(
+    sources: dict[Any, list[str]], french: Catalog
+) -> None:
+    used = set(sources)
+    untranslated = sorted(
+        str(message.id)
+        for message in french
+        if message.id
+        and entry_key(message) in used
+        and (
+            message.fuzzy
+            or not message.string
+            or (isinstance(message.string, tuple) and not all(message.string))
+        )
+    )
+    assert untranslated == []
+
+
+def test_french_entries_keep_the_placeholders_of_their_message(french: Catalog) -> None:
+    problems = [
+        f"{message.id!r}: {error}"
+        for message, errors in french.check()
+        for error in errors
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_compiled_catalogue_matches_its_po_file(locale: str) -> None:
+    expected = io.BytesIO()
+    write_mo(expected, catalogue(locale))
+    mo_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo"
+    assert mo_path.exists(), f"compile it: pybabel compile -d {TRANSLATIONS}"
+    assert mo_path.read_bytes() == expected.getvalue(), (
+        f"{mo_path} is stale: pybabel compile -d irritants/translations"
+    )
+
+
+def test_the_english_catalogue_has_the_same_entries(french: Catalog) -> None:
+    # English is the message language: an empty msgstr shows the msgid.
+    english = catalogue("en")
+    assert english.locale is not None
+    assert english.locale.language == "en"
+    assert {entry_key(m) for m in english if m.id} == {entry_key(m) for m in french if m.id}

@@ -1,0 +1,114 @@
+"""Language choice (user, cookie, browser, French) and locale formatting of dates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from irritants.models import User
+from irritants.web.filters import datetime_filter, timeago_filter
+
+AGENT = "agent.lille@example.com"
+
+
+def page_language(response: Any) -> str:
+    html = response.get_data(as_text=True)
+    return html.split('<html lang="', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("accept", "language"),
+    [
+        (None, "fr"),
+        ("en-GB,en;q=0.9", "en"),
+        ("fr-CA", "fr"),
+        ("de-DE,de;q=0.9", "fr"),
+        ("de, en;q=0.5, fr;q=0.8", "fr"),
+        ("es, en;q=0.4", "en"),
+    ],
+)
+def test_the_browser_language_decides_for_visitors(
+    client: FlaskClient, accept: str | None, language: str
+) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    response = client.get("/auth/login", headers=headers)
+    assert page_language(response) == language
+    assert ("Sign in" in response.get_data(as_text=True)) is (language == "en")
+
+
+def test_a_visitor_chooses_english_with_the_switch(client: FlaskClient) -> None:
+    response = client.post("/auth/language", data={"lang": "en", "next": "/auth/login"})
+    assert (response.status_code, response.location) == (302, "/auth/login")
+    cookie = client.get_cookie("lang")
+    assert cookie is not None
+    assert cookie.value == "en"
+    page = client.get("/auth/login", headers={"Accept-Language": "fr"})
+    assert page_language(page) == "en"
+    assert "<h1>Sign in</h1>" in page.get_data(as_text=True)
+
+
+def test_an_unknown_language_is_ignored(client: FlaskClient) -> None:
+    response = client.post("/auth/language", data={"lang": "de", "next": "/auth/login"})
+    assert (response.status_code, response.location) == (302, "/auth/login")
+    assert client.get_cookie("lang") is None
+
+
+def test_a_user_choice_is_stored_and_wins_over_the_browser(
+    app: Flask, login_as: Callable[..., FlaskClient], db: Any
+) -> None:
+    client = login_as("agent")
+    client.post("/auth/language", data={"lang": "en", "next": "/auth/account"})
+    db.session.expire_all()
+    assert db.session.scalars(select(User.locale).where(User.email == AGENT)).one() == "en"
+    # Another browser of the same user, in French: the account's choice wins.
+    other = login_as("agent", app.test_client())
+    response = other.get("/auth/account", headers={"Accept-Language": "fr"})
+    assert page_language(response) == "en"
+    assert "My account" in response.get_data(as_text=True)
+
+
+def test_the_account_page_offers_both_languages(login_as: Callable[..., FlaskClient]) -> None:
+    html = login_as("agent").get("/auth/account").get_data(as_text=True)
+    assert '<button type="submit" name="lang" value="fr" lang="fr"' in html
+    assert '<button type="submit" name="lang" value="en" lang="en"' in html
+    assert "Changer mon mot de passe" in html
+
+
+def test_dates_are_formatted_per_language_in_the_display_time_zone(app: Flask) -> None:
+    moment = datetime(2026, 3, 14, 13, 5, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert datetime_filter(moment, "short") == "14/03/2026 14:05"
+        with force_locale("en"):
+            assert datetime_filter(moment, "short") == "3/14/26, 2:05\u202fPM"
+        assert datetime_filter(None) == ""
+
+
+def test_relative_times_read_naturally(app: Flask) -> None:
+    now = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert timeago_filter(now + timedelta(hours=3), now=now) == "dans 3\u00a0h"
+            assert timeago_filter(now - timedelta(days=2), now=now) == "il y a 2\u00a0j"
+        with force_locale("en"):
+            assert timeago_filter(now + timedelta(hours=3), now=now) == "in 3 hr."
+            assert timeago_filter(now - timedelta(minutes=40), now=now) == "40 min. ago"
+        naive = (now + timedelta(hours=3)).replace(tzinfo=None)
+        with force_locale("fr"):
+            assert timeago_filter(naive, now=now) == "dans 3\u00a0h"
+
+
+def test_templates_have_the_filters(app: Flask) -> None:
+    with app.test_request_context(), force_locale("fr"):
+        html = render_template_string(
+            "{{ when|datetime('short') }} · {{ 1234.5|number }}",
+            when=datetime(2026, 3, 14, 13, 5, tzinfo=UTC),
+        )
+    assert html == "14/03/2026 14:05 · 1\u202f234,5"
