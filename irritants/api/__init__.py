@@ -31,6 +31,26 @@ DOCS_CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
 )
 DOCS_ENDPOINT = "api-docs.openapi_redoc"
+API_DESCRIPTION = """\
+The JSON API of Irritants, for the systems around it (CRM, contact-centre tools, BI, scripts).
+
+**Authentication.** `POST /api/v1/tokens` with `{"email", "password"}` returns a bearer token
+(stored hashed, valid 30 days by default); every other call sends
+`Authorization: Bearer <token>`. No token or a bad one: `401`. `DELETE /api/v1/tokens/current`
+revokes it. A token acts with the user's current role and unit.
+
+**Errors.** Bad input: `422 {"errors": {"field": ["message"]}}`, one key per offending field
+(nested fields as dotted paths, e.g. `needs.authorities.gesture`), and nothing is written.
+Unknown fields and wrong JSON types are bad input. A role that may never do the call: `403`;
+an object outside the caller's scope: `404`, as if it did not exist; a change that lost a race
+or an irritant already resolved: `409`. Other errors: `{"code", "status", "message"}`.
+
+**Lists** are paginated with `?page=1&per_page=50` (`per_page` at most 500) and answered as
+`{"items": [...], "page", "per_page", "total"}`, newest first unless a call says otherwise.
+
+**Values.** Times are ISO 8601 in UTC with a `Z`; a time sent without an offset is read as
+UTC. `amount` is a JSON number >= 0 with at most two decimals (euros).
+"""
 
 
 def register_api(app: Flask) -> None:
@@ -38,6 +58,7 @@ def register_api(app: Flask) -> None:
     from irritants.api import errors
 
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    api.spec.options.setdefault("info", {})["description"] = API_DESCRIPTION
     for name in API_MODULES:
         if importlib.util.find_spec(name) is None:
             continue

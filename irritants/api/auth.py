@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,8 +26,8 @@ from irritants.api.errors import error_response, error_responses
 from irritants.api.schemas import NoNulString, UTCDateTime
 from irritants.extensions import db, limiter
 from irritants.models import ApiToken, User, utcnow
+from irritants.security_log import security_event
 
-log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 BEARER_SCHEME = "bearerAuth"
@@ -122,6 +121,7 @@ def token_auth(view: F) -> F:
         token = _bearer_token()
         row = token_row(token) if token else None
         if row is None:
+            security_event("api_token_refused", presented=token is not None)
             return _unauthorized()
         g.api_token = row
         g.api_user = row.user
@@ -171,10 +171,10 @@ def create_token(credentials: dict[str, Any]) -> Any:
 
     user = authenticate(credentials["email"], credentials["password"])
     if user is None:
-        log.info("API token refused (remote %s)", request.remote_addr)
+        security_event("api_token_creation_failed", email=credentials["email"][:254])
         return error_response(401, "Wrong email or password.")
     token, row = issue_token(user)
-    log.info("API token %s created for user %s", row.id, user.id)
+    security_event("api_token_created", actor_id=user.id, token_id=row.id)
     return {"token": token, "expires_at": row.expires_at}
 
 
@@ -192,5 +192,5 @@ def revoke_current_token() -> Any:
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
-    log.info("API token %s revoked", row.id)
+    security_event("api_token_revoked", actor_id=row.user_id, token_id=row.id)
     return None

@@ -31,7 +31,6 @@ from werkzeug.exceptions import InternalServerError
 
 from irritants.api.errors import handle_http_exception, register_service_error_handlers
 
-
 ID_CONVERTER = "int(max=2147483647)"  # database ids are 32-bit integers
 
 

@@ -6,19 +6,18 @@ fields; every other error is `{"code": 404, "status": "Not Found", "message": ".
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
-from http import HTTPStatus
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from irritants.extensions import db
+from irritants.security_log import security_event
 from irritants.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
-log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 # webargs nests body and query errors under the location name; the contract does not.
 _LOCATIONS = frozenset({"json", "query", "querystring", "view_args", "path", "headers", "form"})
@@ -64,10 +63,9 @@ def is_api_request() -> bool:
 def error_response(code: int, message: str | None = None,
                    headers: Mapping[str, str] | None = None) -> Response:
     """A JSON error answer with the given status."""
-    status = HTTPStatus(code)
+    phrase = HTTP_STATUS_CODES.get(code, "Error")
     response = jsonify(
-        {"code": code, "status": status.phrase, "message": message or _MESSAGES.get(code)
-         or status.description}
+        {"code": code, "status": phrase, "message": message or _MESSAGES.get(code) or phrase}
     )
     response.status_code = code
     for name, value in (headers or {}).items():
@@ -113,10 +111,10 @@ def handle_http_exception(error: HTTPException) -> Any:
         return error
     code = error.code or 500
     data = getattr(error, "data", None) or {}
-    if code == 422 and "messages" in data:
-        response = validation_error(data["messages"])
-    elif code == 422 and "errors" in data:
-        response = validation_error(data["errors"])
+    if code == 422:
+        response = validation_error(
+            data.get("messages") or data.get("errors") or {"_schema": ["Invalid input."]}
+        )
     else:
         if code >= 500:
             db.session.rollback()
@@ -144,7 +142,8 @@ def _invalid_input(error: InvalidInput) -> Response:
 
 def _not_allowed(error: NotAllowed) -> Response:
     db.session.rollback()
-    log.info("403 for %s %s", request.method, request.path)
+    user = g.get("api_user")
+    security_event("forbidden", actor_id=user.id if user is not None else None, api=True)
     return error_response(403)
 
 

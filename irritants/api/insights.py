@@ -17,7 +17,7 @@ from irritants.models import WhatIfRun
 from irritants.services import insights
 
 blp = ApiBlueprint(
-    "insights", __name__, url_prefix="/api/v1",
+    "insights_api", __name__, url_prefix="/api/v1",
     description="What the teams nearest the customer lack (gaps), and what-if replays.",
 )
 
@@ -213,7 +213,7 @@ def start_run(args: dict[str, Any]) -> Any:
     """Start a background what-if; 202 with the run."""
     run = insights.start_whatif_run(actor=g.api_user, changes=args["changes"],
                                     since=args.get("since"), until=args.get("until"))
-    location = url_for("insights.run_status", run_id=run.id)
+    location = url_for("insights_api.run_status", run_id=run.id)
     return run_json(run), 202, {"Location": location}
 
 

@@ -27,9 +27,11 @@ from irritants.models import GapItem, Irritant, User, WhatIfRun
 from irritants.routing import Change, OrgSnapshot, ReplayCase, Requirements, competent, replay
 from irritants.services import access
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
+from irritants.services.messages import _
 from irritants.services.snapshot import cached_org, load_snapshot, plain_amount
 
 CHANGE_FIELDS = ("unit", "grant_tools", "grant_competencies", "set_authorities")
+MAX_KEY = 100
 CHUNK = 50_000
 """Irritants read per query by the what-if (keyset pagination on (created_at, id))."""
 STAYED_SAMPLE = 50
@@ -77,9 +79,9 @@ def gap_ledger(
     scope = _ledger_scope(actor, subtree)
     start, end = _period(since, until)
     if start is None or end is None:
-        raise InvalidInput({"since" if start is None else "until": ["This field is required."]})
+        raise InvalidInput({"since" if start is None else "until": [_("This field is required.")]})
     if limit is not None and limit < 1:
-        raise InvalidInput({"limit": ["Must be at least 1."]})
+        raise InvalidInput({"limit": [_("Must be a whole number of at least 1.")]})
     previous_start = start - (end - start)
     current = GapItem.at >= start
     count = func.sum(sa.case((current, 1), else_=0)).label("count")
@@ -110,7 +112,7 @@ def _ledger_scope(actor: User, subtree: str | None) -> frozenset[str] | None:
     if subtree is None:
         return scope
     if subtree not in _snapshot():
-        raise InvalidInput({"subtree": [f"No unit has the key {subtree!r}."]})
+        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=repr(subtree))]})
     if scope is not None and subtree not in scope:
         raise NotFound(f"unit {subtree} is outside the actor's subtree")
     return access.subtree_of(subtree)
@@ -324,10 +326,10 @@ def _replay_period(
     report = replay(org, changes, cases)
     gained: dict[str, int] = {}
     lost: dict[str, int] = {}
-    for _, before, after in report.moves:
+    for _irritant, before, after in report.moves:
         lost[before] = lost.get(before, 0) + 1
         gained[after] = gained.get(after, 0) + 1
-    units = [
+    units: list[dict[str, Any]] = [
         {"unit": unit, "gained": gained.get(unit, 0), "lost": lost.get(unit, 0)}
         for unit in sorted(gained.keys() | lost.keys())
     ]
@@ -352,7 +354,7 @@ def _stayed_at_origin(
     changed: OrgSnapshot | None = None
     position = 0
     # Moves come in the order of the cases: walk both once.
-    for irritant_id, _, after in moves:
+    for irritant_id, _before, after in moves:
         if len(found) >= sample:
             break
         while cases.ids[position] != irritant_id:
@@ -372,22 +374,24 @@ def _stayed_at_origin(
 def parse_changes(changes: Any, org: OrgSnapshot) -> list[Change]:
     """api.md's changes as core Changes; InvalidInput with dotted field paths."""
     if not isinstance(changes, list):
-        raise InvalidInput({"changes": ["Must be a list of changes."]})
+        raise InvalidInput({"changes": [_("Must be a list of changes.")]})
     errors: dict[str, list[str]] = {}
     parsed: list[Change] = []
     for index, change in enumerate(changes):
         path = f"changes.{index}"
         if not isinstance(change, Mapping):
-            errors[path] = ["Must be an object."]
+            errors[path] = [_("Must be an object.")]
             continue
         before = len(errors)
         for name in sorted(set(change) - set(CHANGE_FIELDS)):
-            errors[f"{path}.{name}"] = ["Unknown field."]
+            errors[f"{path}.{name}"] = [_("Unknown field.")]
         unit = change.get("unit")
-        if not isinstance(unit, str) or not unit:
-            errors[f"{path}.unit"] = ["Missing or not a unit key."]
+        if unit is None or unit == "":
+            errors[f"{path}.unit"] = [_("This field is required.")]
+        elif not isinstance(unit, str):
+            errors[f"{path}.unit"] = [_("Must be a string.")]
         elif unit not in org:
-            errors[f"{path}.unit"] = [f"No unit has the key {unit!r}."]
+            errors[f"{path}.unit"] = [_("Unknown unit %(key)s.", key=repr(unit))]
         tools = _key_list(change.get("grant_tools"), f"{path}.grant_tools", errors)
         competencies = _key_list(
             change.get("grant_competencies"), f"{path}.grant_competencies", errors
@@ -415,8 +419,10 @@ def change_json(change: Change) -> dict[str, Any]:
 def _key_list(value: Any, path: str, errors: dict[str, list[str]]) -> frozenset[str]:
     if value is None:
         return frozenset()
-    if not isinstance(value, list) or not all(isinstance(key, str) and key for key in value):
-        errors[path] = ["Must be a list of keys (strings)."]
+    if not isinstance(value, list) or not all(
+        isinstance(key, str) and 0 < len(key) <= MAX_KEY for key in value
+    ):
+        errors[path] = [_("Must be a list of non-empty strings of at most 100 characters.")]
         return frozenset()
     return frozenset(value)
 
@@ -427,23 +433,24 @@ def _limits(
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        errors[path] = ["Must be an object mapping an authority to a limit."]
+        errors[path] = [_("Must be an object of authority: limit.")]
         return {}
     limits: dict[str, int | float | Decimal | None] = {}
     for key, limit in value.items():
-        if not isinstance(key, str) or not key:
-            errors[path] = ["Authority keys must be non-empty strings."]
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY:
+            errors[path] = [_("Must be an object of authority: limit.")]
         elif limit is None:
-            limits[key] = None
+            limits[key] = None  # unlimited
         elif (
             isinstance(limit, bool)
             or not isinstance(limit, Real | Decimal)
             or not math.isfinite(limit)
-            or limit < 0
         ):
-            errors[f"{path}.{key}"] = ["Must be a number >= 0, or null for unlimited."]
+            errors[f"{path}.{key}"] = [_("Must be a number.")]
+        elif limit < 0:
+            errors[f"{path}.{key}"] = [_("Must be zero or more.")]
         else:
-            limits[key] = limit
+            limits[key] = limit if isinstance(limit, int | float | Decimal) else float(limit)
     return limits
 
 
@@ -491,6 +498,7 @@ def execute_whatif_run(run_id: int) -> None:
     run = db.session.get(WhatIfRun, run_id)
     if run is None or run.status in ("done", "failed"):
         return
+    running: WhatIfRun = run
     run.status, run.progress, run.error = "running", 0, None
     db.session.commit()
     params = run.params
@@ -501,7 +509,7 @@ def execute_whatif_run(run_id: int) -> None:
 
         def save_progress(cases_done: int) -> None:
             # Between two keyset pages: nothing is streaming, a commit is safe.
-            run.progress = cases_done
+            running.progress = cases_done
             db.session.commit()
 
         result = _replay_period(org, changes, start, end, on_chunk=save_progress)
@@ -521,7 +529,8 @@ def execute_whatif_run(run_id: int) -> None:
 def whatif_run_status(run_id: int, *, actor: User) -> WhatIfRun:
     """A what-if run of the actor's; NotAllowed unless a director, NotFound for someone else's."""
     _require_whatif_runner(actor)
-    run = db.session.get(WhatIfRun, run_id)
+    # An id the INTEGER column cannot hold names no run (and must not reach the driver).
+    run = db.session.get(WhatIfRun, run_id) if 0 < run_id < 2**31 else None
     if run is None or run.created_by_id != actor.id:
         raise NotFound(f"no what-if run {run_id}")
     return run
@@ -542,7 +551,7 @@ def _period(
     start = _time(since, "since", errors)
     end = _time(until, "until", errors)
     if start is not None and end is not None and end < start:
-        errors["until"] = ["Must not be before since."]
+        errors["until"] = [_("The end must be after the start.")]
     if errors:
         raise InvalidInput(errors)
     return start, end
@@ -555,10 +564,10 @@ def _time(value: datetime | str | None, name: str, errors: dict[str, list[str]])
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            errors[name] = ["Not a valid ISO 8601 time."]
+            errors[name] = [_("Not a valid ISO 8601 time.")]
             return None
     if not isinstance(value, datetime):
-        errors[name] = ["Not a valid ISO 8601 time."]
+        errors[name] = [_("Not a valid ISO 8601 time.")]
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)

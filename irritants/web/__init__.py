@@ -24,3 +24,6 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(irritant_bp, url_prefix="/irritants")
     app.register_blueprint(queue_bp, url_prefix="/queue")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    from irritants.web.insights import bp as insights_bp
+
+    app.register_blueprint(insights_bp, url_prefix="/insights")

@@ -32,7 +32,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     _item("queue.index", _l("Queue"), "lead", "director"),
     _item("insights.dashboard", _l("Dashboard"), "director"),
     _item("insights.root_causes", _l("Root causes"), "director"),
-    _item("insights.gaps", _l("Gaps"), "lead", "director"),
+    _item("insights.gaps", _l("Gaps"), "lead", "director", "admin"),
     _item("insights.whatif", _l("What-if"), "director"),
     _item("insights.map", _l("Map"), "director"),
     _item("admin.units", _l("Organisation"), "admin"),

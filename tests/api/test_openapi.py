@@ -93,6 +93,22 @@ def test_every_operation_but_token_creation_needs_the_bearer_scheme(
             assert "401" in operation["responses"], (method, path)
 
 
+def test_every_described_operation_refuses_a_missing_or_bad_token_with_401(
+    client: FlaskClient, spec: dict[str, Any]
+) -> None:
+    checked = 0
+    for method, path, _operation in operations(spec):
+        if (method, path) == ("post", "/api/v1/tokens"):
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for headers in ({}, {"Authorization": "Bearer forged-token"}):
+            response = client.open(url, method=method.upper(), json={}, headers=headers)
+            assert response.status_code == 401, (method, path, headers)
+            checked += 1
+
+    assert checked >= 2 * (len(API_MD_OPERATIONS) - 1)
+
+
 def test_operations_document_their_success_and_error_answers(spec: dict[str, Any]) -> None:
     expected = {
         ("post", "/api/v1/irritants"): {"201", "401", "409", "422"},

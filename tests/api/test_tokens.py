@@ -284,3 +284,25 @@ def test_the_api_needs_no_csrf_token_even_when_csrf_is_on(
     response = client.post("/api/v1/tokens", json={"email": AGENT, "password": password_of(AGENT)})
 
     assert response.status_code == 201
+
+
+def test_token_events_are_logged_without_the_secrets(
+    client: FlaskClient, org: dict[str, Any], password_of: Callable[[str], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="irritants.security")
+    password = password_of(AGENT)
+    token = client.post("/api/v1/tokens",
+                        json={"email": AGENT, "password": password}).get_json()["token"]
+    client.post("/api/v1/tokens", json={"email": AGENT, "password": "wrong-password"})
+    client.get("/api/v1/units", headers={"Authorization": "Bearer forged"})
+    client.delete("/api/v1/tokens/current", headers={"Authorization": f"Bearer {token}"})
+
+    events = [record.getMessage() for record in caplog.records
+              if record.name == "irritants.security"]
+    for name in ("api_token_created", "api_token_creation_failed", "api_token_refused",
+                 "api_token_revoked"):
+        assert any(f'"event": "{name}"' in line for line in events), name
+    assert token not in caplog.text
+    assert password not in caplog.text
+    assert "wrong-password" not in caplog.text

@@ -153,14 +153,16 @@ def test_bad_input_gets_422_with_dotted_field_paths(
     assert sorted(response.get_json()["errors"]) == fields
 
 
-def test_an_unknown_unit_is_named_in_the_message(
+def test_an_unknown_unit_is_named_in_the_message_in_french_by_default(
     client: FlaskClient, org: dict[str, Any]
 ) -> None:
-    response = post(client, org, {"changes": [{"unit": "atlantis"}]})
+    french = post(client, org, {"changes": [{"unit": "atlantis"}]})
+    english = client.post("/api/v1/whatif", json={"changes": [{"unit": "atlantis"}]},
+                          headers={**token(client, org, "director@example.com"),
+                                   "Accept-Language": "en"})  # fmt: skip
 
-    assert response.get_json() == {
-        "errors": {"changes.0.unit": ["No unit has the key 'atlantis'."]}
-    }
+    assert french.get_json() == {"errors": {"changes.0.unit": ["Unité 'atlantis' inconnue."]}}
+    assert english.get_json() == {"errors": {"changes.0.unit": ["Unknown unit 'atlantis'."]}}
 
 
 def test_a_background_run_answers_202_then_its_progress_and_figures(

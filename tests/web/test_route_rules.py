@@ -121,6 +121,20 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
         "/auth/account/password", 302, 422, 422, 422, 422
     ),
     ("auth.logout", "POST"): expect("/auth/logout", 302, 302, 302, 302, 302),
+    ("insights.dashboard", "GET"): expect("/insights/", 302, 403, 403, 200, 200),
+    ("insights.gaps", "GET"): expect("/insights/gaps", 302, 403, 200, 200, 200),
+    ("insights.grant", "GET"): expect("/insights/grant?unit=lille", 302, 403, 403, 200, 200),
+    ("insights.grant", "POST"): expect("/insights/grant", 302, 403, 403, 422, 422),
+    ("insights.hr", "GET"): expect("/insights/hr", 302, 403, 200, 200, 200),
+    ("insights.irritants", "GET"): expect("/insights/irritants", 302, 403, 403, 200, 200),
+    ("insights.locality", "GET"): expect("/insights/locality", 302, 403, 403, 200, 200),
+    ("insights.map", "GET"): expect("/insights/map", 302, 403, 403, 200, 200),
+    ("insights.whatif", "GET"): expect("/insights/whatif", 302, 403, 403, 200, 403),
+    ("insights.whatif", "POST"): expect("/insights/whatif", 302, 403, 403, 422, 403),
+    # No run exists: a director gets 404, as for another director's run.
+    ("insights.whatif_run", "GET"): expect("/insights/whatif/runs/1", 302, 403, 403, 404, 403),
+    ("insights.whatif_status", "GET"): expect(
+        "/insights/whatif/runs/1/status", 302, 403, 403, 404, 403),
     ("intake.again", "POST"): expect(irritant_path("/again"), 302, 303, 303, 303, 303),
     ("intake.mine", "GET"): expect("/irritants/mine", 302, 200, 200, 200, 200),
     ("intake.new", "GET"): expect("/irritants/new", 302, 200, 200, 200, 200),

@@ -1,0 +1,1020 @@
+"""What directors read: root causes, locality, the gap ledger, the HR view and the map.
+
+Every figure is aggregated by the database (GROUP BY over indexed columns, the
+period on `irritant.created_at`, `irritant_event.at` or `gap_item.at`); Python
+only shapes the grouped rows (at most one per unit or per week), never the
+irritants themselves. Long tables come back a page at a time.
+
+Indexes relied on (irritants/models.py): ix_irritant_created,
+ix_irritant_origin_created, ix_irritant_status_created, ix_event_type_at,
+ix_gap_item_at, ix_gap_item_unit_at, ix_audit_at, unit.parent_id.
+
+Who may read what: directors and admins everything; leads the gap ledger and
+the HR view of their own subtree (api.md "gaps"); agents nothing (NotAllowed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from irritants.extensions import db
+from irritants.models import (
+    UNRESOLVED,
+    AuditEvent,
+    Category,
+    GapItem,
+    Irritant,
+    IrritantEvent,
+    Unit,
+    User,
+    VocabularyLabel,
+    utcnow,
+)
+from irritants.routing import Change, ReplayCase, Requirements, replay
+from irritants.services import access
+from irritants.services.errors import InvalidInput, NotAllowed, NotFound
+from irritants.services.messages import _
+from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3 * 366
+MAX_PER_PAGE = 500
+GROUPINGS = ("root_cause", "category", "origin", "assignee")
+BUCKETS = ("day", "week", "month")
+KINDS = ("competency", "authority", "tool")
+STATUS_FILTERS = ("open", "in_progress", "resolved", "unresolved")
+GRANT_WINDOW = timedelta(days=90)
+"""The longest window compared before and after a grant."""
+REPLAYED_PER_ROW = 5_000
+"""At most this many irritants replayed per training-plan or delegation row."""
+NO_ROOT_CAUSE = "none"
+"""The filter value of irritants without a root cause (not resolved yet)."""
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until), aware UTC."""
+
+    since: datetime
+    until: datetime
+
+    @property
+    def length(self) -> timedelta:
+        return self.until - self.since
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length just before."""
+        return Period(self.since - self.length, self.since)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One page of a table: rows (dicts or models), the page asked, the number of rows."""
+
+    rows: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Drill-down filters: keys, not ids; unknown keys match nothing."""
+
+    category: str | None = None
+    root_cause: str | None = None
+    origin: str | None = None
+    assignee: str | None = None
+    status: str | None = None
+    overdue: bool = False
+    unroutable: bool = False
+
+    def as_args(self) -> dict[str, str]:
+        """The non-empty filters as query-string arguments."""
+        args = {name: value for name in ("category", "root_cause", "origin", "assignee", "status")
+                if (value := getattr(self, name))}
+        if self.overdue:
+            args["overdue"] = "1"
+        if self.unroutable:
+            args["unroutable"] = "1"
+        return args
+
+
+@dataclass
+class _Figures:
+    """Locality counts of a group of irritants."""
+
+    logged: int = 0
+    resolved: int = 0
+    resolved_at_origin: int = 0
+    escalated: int = 0
+    routings: int = 0
+    distance: int = 0
+
+    def add(self, other: _Figures) -> None:
+        for name in ("logged", "resolved", "resolved_at_origin", "escalated", "routings",
+                     "distance"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "logged": self.logged,
+            "resolved": self.resolved,
+            "resolved_at_origin": self.resolved_at_origin,
+            "escalated": self.escalated,
+            "routings": self.routings,
+            "share_resolved_at_origin": _share(self.resolved_at_origin, self.logged),
+            "share_escalated": _share(self.escalated, self.logged),
+            "mean_distance": self.distance / self.routings if self.routings else None,
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+# -- periods, pages, scopes -----------------------------------------------------------------
+
+
+def period_of(since: datetime | date | str | None = None,
+              until: datetime | date | str | None = None, *,
+              now: datetime | None = None, days: int = DEFAULT_DAYS) -> Period:
+    """The period [since, until); defaults: the last `days` days up to now. InvalidInput."""
+    errors: dict[str, list[str]] = {}
+    end = _moment(until, "until", errors)
+    start = _moment(since, "since", errors)
+    if errors:
+        raise InvalidInput(errors)
+    end = end or (now or utcnow())
+    start = start or end - timedelta(days=days)
+    if end <= start:
+        raise InvalidInput({"until": [_("The end must be after the start.")]})
+    if end - start > timedelta(days=MAX_DAYS):
+        raise InvalidInput({"since": [_("A period may last at most %(days)d days.",
+                                        days=MAX_DAYS)]})
+    return Period(start, end)
+
+
+def _moment(value: Any, name: str, errors: dict[str, list[str]]) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            errors[name] = [_("Not a valid date.")]
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, datetime):
+        errors[name] = [_("Not a valid date.")]
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _page(page: Any, per_page: Any) -> tuple[int, int]:
+    errors: dict[str, list[str]] = {}
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        errors["page"] = [_("Must be a whole number of at least 1.")]
+    if (isinstance(per_page, bool) or not isinstance(per_page, int)
+            or not 1 <= per_page <= MAX_PER_PAGE):
+        errors["per_page"] = [_("Must be between 1 and %(max)d.", max=MAX_PER_PAGE)]
+    if errors:
+        raise InvalidInput(errors)
+    return page, per_page
+
+
+def _require_director(actor: User) -> None:
+    if actor.role not in access.SEES_ALL:
+        raise NotAllowed("only directors and admins read the dashboards")
+
+
+def _require_gap_reader(actor: User) -> None:
+    if not access.may_view_gaps(actor):
+        raise NotAllowed("only leads, directors and admins read the gaps")
+
+
+def readable_subtree(actor: User, subtree: str | None) -> str:
+    """The subtree a page shows: the one asked (within the actor's), else the actor's.
+
+    Directors and admins default to the root; a lead to their own unit, and
+    NotFound for a unit outside their subtree. InvalidInput for an unknown key.
+    """
+    org = cached_org()
+    snapshot = org.snapshot
+    if subtree not in (None, "") and subtree not in snapshot:
+        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=repr(subtree))]})
+    if actor.role in access.SEES_ALL:
+        return subtree or snapshot.root
+    own = access.unit_key_of(actor)
+    if own is None:
+        raise NotFound("the actor has no unit")
+    if not subtree:
+        return own
+    if not snapshot.is_in_subtree(subtree, own):
+        raise NotFound(f"unit {subtree} is outside the actor's subtree")
+    return subtree
+
+
+def _unit_ids(org: CachedOrg, subtree: str) -> list[int] | None:
+    """Database ids of the subtree's units; None for the whole org (no filter to send)."""
+    if subtree == org.snapshot.root:
+        return None
+    return [org.id_of[key] for key in org.snapshot.subtree(subtree)]
+
+
+def _unit_keys(org: CachedOrg, subtree: str) -> list[str] | None:
+    if subtree == org.snapshot.root:
+        return None
+    return org.snapshot.subtree(subtree)
+
+
+def _id_of(org: CachedOrg, key: str | None) -> int:
+    """A unit's id; -1 (matches nothing) for an unknown key."""
+    return org.id_of.get(key, -1) if key else -1
+
+
+# -- dialect helpers ------------------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _bucket(column: Any, bucket: str) -> Any:
+    """The start of the day, ISO week (Monday) or month of a UTC time, as 'YYYY-MM-DD'."""
+    if _dialect() == "postgresql":
+        return func.to_char(func.date_trunc(bucket, func.timezone("UTC", column)), "YYYY-MM-DD")
+    if bucket == "week":
+        return func.date(column, "weekday 0", "-6 days")
+    if bucket == "month":
+        return func.strftime("%Y-%m-01", column)
+    return func.date(column)
+
+
+def _epoch(column: Any) -> Any:
+    """Seconds since 1970 of a UTC time."""
+    if _dialect() == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _json_length(column: Any) -> Any:
+    if _dialect() == "postgresql":
+        return func.jsonb_array_length(column)
+    return func.json_array_length(column)
+
+
+def _distance(column: Any) -> Any:
+    """The first element of a rank (its distance), as an integer."""
+    if _dialect() == "postgresql":
+        return sa.cast(column.op("->>")(0), sa.Integer)
+    return sa.cast(func.json_extract(column, "$[0]"), sa.Integer)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _number(value: Decimal | float | int | None) -> int | float | None:
+    return None if value is None else plain_amount(Decimal(str(value)))
+
+
+# -- root causes ----------------------------------------------------------------------------
+
+
+def _irritant_conditions(org: CachedOrg, period: Period, subtree: str, filters: Filters,
+                         now: datetime) -> list[Any]:
+    """The irritants logged in the period, originating in the subtree, and the filters."""
+    conditions: list[Any] = [Irritant.created_at >= period.since,
+                             Irritant.created_at < period.until]
+    ids = _unit_ids(org, subtree)
+    if ids is not None:
+        conditions.append(Irritant.origin_unit_id.in_(ids))
+    if filters.category:
+        category_id = db.session.scalar(select(Category.id).where(
+            Category.key == filters.category))
+        conditions.append(Irritant.category_id == (category_id or -1))
+    if filters.root_cause == NO_ROOT_CAUSE:
+        conditions.append(Irritant.root_cause.is_(None))
+    elif filters.root_cause:
+        conditions.append(Irritant.root_cause == filters.root_cause)
+    if filters.origin:
+        conditions.append(Irritant.origin_unit_id == _id_of(org, filters.origin))
+    if filters.assignee:
+        conditions.append(Irritant.assignee_id == _id_of(org, filters.assignee))
+    if filters.status == "unresolved":
+        conditions.append(Irritant.status.in_(UNRESOLVED))
+    elif filters.status:
+        conditions.append(Irritant.status == filters.status)
+    if filters.overdue:
+        conditions += [Irritant.status.in_(UNRESOLVED), Irritant.due_at < now]
+    if filters.unroutable:
+        conditions.append(Irritant.unroutable.is_(True))
+    return conditions
+
+
+def check_filters(filters: Filters, group_by: str | None = None) -> None:
+    """InvalidInput for a status or grouping the dashboards do not know."""
+    errors: dict[str, list[str]] = {}
+    if filters.status and filters.status not in STATUS_FILTERS:
+        errors["status"] = [_("Unknown status.")]
+    if group_by is not None and group_by not in GROUPINGS:
+        errors["group_by"] = [_("Unknown grouping.")]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def root_causes(*, actor: User, period: Period, subtree: str | None = None,
+                group_by: str = "root_cause", filters: Filters | None = None,
+                page: int = 1, per_page: int = 50, now: datetime | None = None) -> Table:
+    """The irritants logged in the period, grouped, unroutable and overdue groups first.
+
+    Rows: {"key", "count", "open", "overdue", "unroutable", "resolved", "occurrences",
+    "oldest_open" (datetime or None), "mean_open_age_days" (float or None)}; `key` is
+    a root cause key (None: not known yet), category key or unit key. Sorted by
+    unroutable, overdue, count (highest first), then key. NotAllowed, InvalidInput.
+    """
+    _require_director(actor)
+    filters = filters or Filters()
+    check_filters(filters, group_by)
+    page, per_page = _page(page, per_page)
+    now = now or utcnow()
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    key = _group_column(group_by)
+    unresolved = Irritant.status.in_(UNRESOLVED)
+    overdue = sa.and_(unresolved, Irritant.due_at < now)
+    columns = (
+        key.label("key"),
+        func.count().label("count"),
+        func.sum(sa.case((unresolved, 1), else_=0)).label("open"),
+        func.sum(sa.case((overdue, 1), else_=0)).label("overdue"),
+        func.sum(sa.case((Irritant.unroutable.is_(True), 1), else_=0)).label("unroutable"),
+        func.sum(sa.case((Irritant.status == "resolved", 1), else_=0)).label("resolved"),
+        func.sum(Irritant.occurrences).label("occurrences"),
+        func.min(sa.case((unresolved, Irritant.created_at))).label("oldest_open"),
+        func.avg(sa.case((unresolved, _epoch(Irritant.created_at)))).label("open_epoch"),
+    )
+    grouped = (select(*columns).where(*_irritant_conditions(org, period, subtree, filters, now))
+               .group_by(key).subquery())
+    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
+    query = select(grouped)
+    name = grouped.c.key
+    if group_by in ("origin", "assignee", "category"):
+        # Ties by key, not by id: join the few grouped rows to their unit or category.
+        model: Any = Category if group_by == "category" else Unit
+        query = query.outerjoin(model, model.id == grouped.c.key)
+        name = model.key
+    query = (query.order_by(grouped.c.unroutable.desc(), grouped.c.overdue.desc(),
+                            grouped.c.count.desc(), name)
+             .offset((page - 1) * per_page).limit(per_page))
+    rows = [_root_cause_row(row, group_by, org, now) for row in db.session.execute(query)]
+    return Table(rows, page, per_page, total)
+
+
+def _group_column(group_by: str) -> Any:
+    return {
+        "root_cause": Irritant.root_cause,
+        "category": Irritant.category_id,
+        "origin": Irritant.origin_unit_id,
+        "assignee": Irritant.assignee_id,
+    }[group_by]
+
+
+def _root_cause_row(row: Any, group_by: str, org: CachedOrg, now: datetime) -> dict[str, Any]:
+    key: Any = row.key
+    if group_by in ("origin", "assignee"):
+        key = org.key_of.get(row.key)
+    elif group_by == "category":
+        key = _category_keys().get(row.key)
+    open_epoch = row.open_epoch
+    return {
+        "key": key,
+        "count": int(row.count),
+        "open": int(row.open or 0),
+        "overdue": int(row.overdue or 0),
+        "unroutable": int(row.unroutable or 0),
+        "resolved": int(row.resolved or 0),
+        "occurrences": int(row.occurrences or 0),
+        "oldest_open": _aware(_as_datetime(row.oldest_open)),
+        "mean_open_age_days": (None if open_epoch is None
+                               else (now.timestamp() - float(open_epoch)) / 86400),
+    }
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A MIN over a CASE loses the column type on SQLite: parse its text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _category_keys() -> dict[int, str]:
+    return dict(db.session.execute(select(Category.id, Category.key)).tuples().all())
+
+
+def irritants_behind(*, actor: User, period: Period, subtree: str | None = None,
+                     filters: Filters | None = None, page: int = 1, per_page: int = 50,
+                     now: datetime | None = None) -> Table:
+    """The irritants behind a figure: unroutable first, then overdue, then newest."""
+    _require_director(actor)
+    filters = filters or Filters()
+    check_filters(filters)
+    page, per_page = _page(page, per_page)
+    now = now or utcnow()
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    conditions = _irritant_conditions(org, period, subtree, filters, now)
+    total = db.session.scalar(select(func.count()).select_from(Irritant).where(*conditions))
+    overdue = sa.and_(Irritant.status.in_(UNRESOLVED), Irritant.due_at < now)
+    query = (select(Irritant).where(*conditions)
+             .options(selectinload(Irritant.category))
+             .order_by(Irritant.unroutable.desc(), sa.case((overdue, 0), else_=1),
+                       Irritant.created_at.desc(), Irritant.id.desc())
+             .offset((page - 1) * per_page).limit(per_page))
+    return Table(list(db.session.scalars(query)), page, per_page, total or 0)
+
+
+def count_logged(period: Period) -> int:
+    """How many irritants were logged in the period (one index range count)."""
+    return db.session.scalar(select(func.count()).select_from(Irritant).where(
+        Irritant.created_at >= period.since, Irritant.created_at < period.until)) or 0
+
+
+def root_cause_labels(locale: str) -> dict[str, str]:
+    """Root cause key -> label in that language, from every category's list."""
+    labels: dict[str, str] = {}
+    for causes in db.session.scalars(select(Category.root_causes)):
+        for cause in causes or []:
+            key = cause.get("key")
+            if key and key not in labels:
+                labels[key] = cause.get(locale) or cause.get("fr") or cause.get("en") or key
+    return labels
+
+
+def category_labels(locale: str) -> dict[str, str]:
+    """Category key -> label in that language."""
+    return {category.key: category.label(locale)
+            for category in db.session.scalars(select(Category))}
+
+
+def vocabulary_labels(locale: str) -> dict[tuple[str, str], str]:
+    """(kind, key) -> label in that language, for the items that have one."""
+    return {(row.kind, row.key): (row.label_en if locale == "en" else row.label_fr) or row.key
+            for row in db.session.scalars(select(VocabularyLabel))}
+
+
+# -- locality -------------------------------------------------------------------------------
+
+
+def locality(*, actor: User, period: Period, subtree: str | None = None,
+             bucket: str = "week", now: datetime | None = None) -> dict[str, Any]:
+    """Subsidiarity figures of the irritants originating in the subtree, over time and per unit.
+
+    "series": per bucket (day, week or month of logging) and "total": logged,
+    resolved, resolved_at_origin (resolved with the origin as assignee), escalated
+    (an SLA or manual escalation), routings (routing events in the period) and the
+    shares; mean_distance is the mean of the routing events' rank[0], the origin's
+    depth for an unroutable one. "units": the same per child subtree of `subtree`,
+    with the unit itself first ("own": True). NotAllowed, NotFound, InvalidInput.
+    """
+    _require_director(actor)
+    if bucket not in BUCKETS:
+        raise InvalidInput({"bucket": [_("Unknown time step.")]})
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    ids = _unit_ids(org, subtree)
+    by_bucket: dict[str, _Figures] = {}
+    by_origin: dict[int, _Figures] = {}
+    bucket_column = _bucket(Irritant.created_at, bucket)
+    for row in _irritant_figures(period, ids, bucket_column):
+        by_bucket.setdefault(row.group, _Figures()).add(_figures_of(row))
+    for row in _irritant_figures(period, ids, Irritant.origin_unit_id):
+        by_origin.setdefault(row.group, _Figures()).add(_figures_of(row))
+    event_bucket = _bucket(IrritantEvent.at, bucket)
+    for group, routings, distance in _routing_figures(org, period, ids, event_bucket):
+        figures = by_bucket.setdefault(group, _Figures())
+        figures.routings += routings
+        figures.distance += distance
+    for group, routings, distance in _routing_figures(org, period, ids, Irritant.origin_unit_id):
+        figures = by_origin.setdefault(group, _Figures())
+        figures.routings += routings
+        figures.distance += distance
+    total = _Figures()
+    for figures in by_bucket.values():
+        total.add(figures)
+    return {
+        "subtree": subtree,
+        "bucket": bucket,
+        "series": [{"start": date.fromisoformat(start), **by_bucket[start].as_dict()}
+                   for start in sorted(by_bucket)],
+        "units": _per_child(org, subtree, by_origin),
+        "total": total.as_dict(),
+    }
+
+
+def _irritant_figures(period: Period, ids: list[int] | None, group: Any) -> Sequence[Any]:
+    resolved = Irritant.status == "resolved"
+    escalated = sa.or_(Irritant.escalation_level > 0, _json_length(Irritant.excluded) > 0)
+    query = (
+        select(
+            group.label("group"),
+            func.count().label("logged"),
+            func.sum(sa.case((resolved, 1), else_=0)).label("resolved"),
+            func.sum(sa.case((sa.and_(resolved, Irritant.assignee_id == Irritant.origin_unit_id),
+                              1), else_=0)).label("at_origin"),
+            func.sum(sa.case((escalated, 1), else_=0)).label("escalated"),
+        )
+        .where(Irritant.created_at >= period.since, Irritant.created_at < period.until,
+               *([Irritant.origin_unit_id.in_(ids)] if ids is not None else []))
+        .group_by(group)
+    )
+    return db.session.execute(query).all()
+
+
+def _figures_of(row: Any) -> _Figures:
+    return _Figures(logged=int(row.logged), resolved=int(row.resolved or 0),
+                    resolved_at_origin=int(row.at_origin or 0),
+                    escalated=int(row.escalated or 0))
+
+
+def _routing_figures(org: CachedOrg, period: Period, ids: list[int] | None,
+                     group: Any) -> Iterable[tuple[Any, int, int]]:
+    """(group, routing events, sum of distances) of the routings in the period."""
+    conditions = [IrritantEvent.type == "routed", IrritantEvent.at >= period.since,
+                  IrritantEvent.at < period.until]
+    if ids is not None:
+        conditions.append(Irritant.origin_unit_id.in_(ids))
+    routable = (
+        select(group.label("group"), func.count(), func.sum(_distance(IrritantEvent.rank)))
+        .select_from(IrritantEvent).join(Irritant, Irritant.id == IrritantEvent.irritant_id)
+        .where(*conditions, IrritantEvent.unroutable.is_not(True))
+        .group_by(group)
+    )
+    totals: dict[Any, list[int]] = {}
+    for key, count, distance in db.session.execute(routable).tuples():
+        totals[key] = [int(count), int(distance or 0)]
+    # An unroutable routing lands at the root: its distance is the origin's depth.
+    unroutable = (
+        select(group.label("group"), Irritant.origin_unit_id, func.count())
+        .select_from(IrritantEvent).join(Irritant, Irritant.id == IrritantEvent.irritant_id)
+        .where(*conditions, IrritantEvent.unroutable.is_(True))
+        .group_by(group, Irritant.origin_unit_id)
+    )
+    snapshot = org.snapshot
+    for key, origin_id, count in db.session.execute(unroutable).tuples():
+        origin = org.key_of.get(origin_id)
+        depth = snapshot.depth(origin) if origin in snapshot else 0
+        entry = totals.setdefault(key, [0, 0])
+        entry[0] += int(count)
+        entry[1] += depth * int(count)
+    return [(key, count, distance) for key, (count, distance) in totals.items()]
+
+
+def _per_child(org: CachedOrg, subtree: str, by_origin: Mapping[int, _Figures]
+               ) -> list[dict[str, Any]]:
+    """The unit itself, then each child subtree, with their figures."""
+    snapshot = org.snapshot
+    own = by_origin.get(org.id_of[subtree], _Figures())
+    children = snapshot.children(subtree)
+    per_child = {child: _Figures() for child in children}
+    depth = snapshot.depth(subtree)
+    for origin_id, figures in by_origin.items():
+        key = org.key_of.get(origin_id)
+        if key is None or key == subtree or key not in snapshot:
+            continue
+        # The ancestor one level below `subtree` (origins are all inside it).
+        ancestors = snapshot.ancestors(key)
+        child = ancestors[len(ancestors) - depth - 2]
+        if child in per_child:
+            per_child[child].add(figures)
+    rows = [{"unit": subtree, "own": True, "has_children": False, **own.as_dict()}]
+    rows += [{"unit": child, "own": False, "has_children": bool(snapshot.children(child)),
+              **per_child[child].as_dict()} for child in children]
+    return rows
+
+
+# -- the gap ledger -------------------------------------------------------------------------
+
+
+def _gap_conditions(period: Period, keys: list[str] | None, kind: str | None,
+                    unit: str | None) -> list[Any]:
+    conditions: list[Any] = [GapItem.at >= period.since, GapItem.at < period.until]
+    if keys is not None:
+        conditions.append(GapItem.unit_key.in_(keys))
+    if kind:
+        conditions.append(GapItem.kind == kind)
+    if unit:
+        conditions.append(GapItem.unit_key == unit)
+    return conditions
+
+
+def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
+               kind: str | None = None, unit: str | None = None, page: int = 1,
+               per_page: int = 50) -> Table:
+    """What the units of the subtree lacked in the period, beside the previous period.
+
+    Rows: {"unit", "kind", "key", "count", "previous", "max_required",
+    "limit_recorded" (the highest limit the unit held when it fell short),
+    "limit_held" (its limit today; None when unlimited), "holds" (whether it
+    holds that item today)}, sorted by count then previous (highest first), then
+    unit, kind and key; an item lacked only in the previous period has count 0.
+    A lead reads their own subtree. NotAllowed, NotFound, InvalidInput.
+    """
+    _require_gap_reader(actor)
+    if kind and kind not in KINDS:
+        raise InvalidInput({"kind": [_("Unknown kind.")]})
+    page, per_page = _page(page, per_page)
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    keys = _unit_keys(org, subtree)
+    if unit and (unit not in org.snapshot or (keys is not None and unit not in keys)):
+        return Table([], page, per_page, 0)
+    both = Period(period.previous.since, period.until)
+    current = GapItem.at >= period.since
+    count = func.sum(sa.case((current, 1), else_=0)).label("count")
+    previous = func.sum(sa.case((current, 0), else_=1)).label("previous")
+    grouped = (
+        select(GapItem.unit_key.label("unit"), GapItem.kind.label("kind"),
+               GapItem.item_key.label("key"), count, previous,
+               func.max(sa.case((current, GapItem.required))).label("max_required"),
+               func.max(sa.case((current, GapItem.limit))).label("limit_recorded"))
+        .where(*_gap_conditions(both, keys, kind, unit))
+        .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
+    query = (select(grouped)
+             .order_by(grouped.c.count.desc(), grouped.c.previous.desc(), grouped.c.unit,
+                       grouped.c.kind, grouped.c.key)
+             .offset((page - 1) * per_page).limit(per_page))
+    rows = [_ledger_row(row, org) for row in db.session.execute(query)]
+    return Table(rows, page, per_page, total)
+
+
+def _ledger_row(row: Any, org: CachedOrg) -> dict[str, Any]:
+    holds, limit_held = _held(org, row.unit, row.kind, row.key)
+    return {
+        "unit": row.unit, "kind": row.kind, "key": row.key,
+        "count": int(row.count or 0), "previous": int(row.previous or 0),
+        "max_required": _number(row.max_required),
+        "limit_recorded": _number(row.limit_recorded),
+        "holds": holds, "limit_held": limit_held,
+    }
+
+
+def _held(org: CachedOrg, unit: str, kind: str, key: str) -> tuple[bool, Any]:
+    """Whether the unit holds the item today, and its limit for an authority."""
+    if unit not in org.snapshot:
+        return False, None
+    found = org.snapshot.unit(unit)
+    if kind == "competency":
+        return key in found.competencies, None
+    if kind == "tool":
+        return key in found.tools, None
+    if key not in found.authorities:
+        return False, None
+    return True, plain_amount(found.authorities[key])
+
+
+def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None,
+                      limit: int = 10) -> list[dict[str, Any]]:
+    """The items lacked most in the period: {"kind", "key", "count", "previous", "units"}."""
+    _require_gap_reader(actor)
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    keys = _unit_keys(org, subtree)
+    both = Period(period.previous.since, period.until)
+    current = GapItem.at >= period.since
+    count = func.sum(sa.case((current, 1), else_=0)).label("count")
+    query = (
+        select(GapItem.kind, GapItem.item_key, count,
+               func.sum(sa.case((current, 0), else_=1)).label("previous"),
+               func.count(sa.distinct(sa.case((current, GapItem.unit_key)))).label("units"))
+        .where(*_gap_conditions(both, keys, None, None))
+        .group_by(GapItem.kind, GapItem.item_key)
+        .order_by(count.desc(), GapItem.item_key, GapItem.kind)
+        .limit(limit)
+    )
+    return [{"kind": kind, "key": key, "count": int(current_count or 0),
+             "previous": int(previous or 0), "units": int(units or 0)}
+            for kind, key, current_count, previous, units in db.session.execute(query)]
+
+
+# -- grants, before and after ---------------------------------------------------------------
+
+
+def grants_with_effects(*, actor: User, period: Period, subtree: str | None = None,
+                        unit: str | None = None, now: datetime | None = None,
+                        limit: int = 20) -> list[dict[str, Any]]:
+    """The grants made in the period (newest first), each with before/after figures.
+
+    For each grant to a unit of the subtree: {"id", "at", "unit", "actor", "reason",
+    "granted", "window_days", "gaps_before", "gaps_after" (the unit's gap items for
+    the granted items), "before", "after" (locality figures of the irritants
+    originating at the unit)}, over equal windows either side of the grant (at
+    most GRANT_WINDOW, up to now). NotAllowed, NotFound, InvalidInput.
+    """
+    _require_gap_reader(actor)
+    now = now or utcnow()
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    keys = _unit_keys(org, subtree)
+    conditions = [AuditEvent.type == "grant", AuditEvent.at >= period.since,
+                  AuditEvent.at < period.until]
+    if keys is not None:
+        conditions.append(AuditEvent.subject.in_(keys))
+    if unit:
+        conditions.append(AuditEvent.subject == unit)
+    events = db.session.scalars(
+        select(AuditEvent).where(*conditions).options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+    return [_grant_effect(event, org, now) for event in events]
+
+
+def _grant_effect(event: AuditEvent, org: CachedOrg, now: datetime) -> dict[str, Any]:
+    at = _aware(event.at) or now
+    window = min(GRANT_WINDOW, max(now - at, timedelta(0)))
+    before = Period(at - window, at) if window else None
+    after = Period(at, at + window) if window else None
+    unit = event.subject or ""
+    granted = event.data.get("granted") or {}
+    items = ([("tool", key) for key in granted.get("tools", [])]
+             + [("competency", key) for key in granted.get("competencies", [])]
+             + [("authority", key) for key in granted.get("authorities", {})])
+    return {
+        "id": event.id, "at": at, "unit": unit,
+        "actor": event.actor.name if event.actor is not None else None,
+        "reason": event.data.get("reason"), "granted": granted,
+        "window_days": window.days,
+        "gaps_before": _gap_count(unit, items, before),
+        "gaps_after": _gap_count(unit, items, after),
+        "before": _unit_locality(org, unit, before),
+        "after": _unit_locality(org, unit, after),
+    }
+
+
+def _gap_count(unit: str, items: list[tuple[str, str]], period: Period | None) -> int:
+    if period is None or not items:
+        return 0
+    wanted = sa.or_(*(sa.and_(GapItem.kind == kind, GapItem.item_key == key)
+                      for kind, key in items))
+    return db.session.scalar(
+        select(func.count()).select_from(GapItem)
+        .where(GapItem.unit_key == unit, GapItem.at >= period.since, GapItem.at < period.until,
+               wanted)) or 0
+
+
+def _unit_locality(org: CachedOrg, unit: str, period: Period | None) -> dict[str, Any]:
+    if period is None or unit not in org.id_of:
+        return _Figures().as_dict()
+    figures = _Figures()
+    for row in _irritant_figures(period, [org.id_of[unit]], Irritant.origin_unit_id):
+        figures.add(_figures_of(row))
+    for _group, routings, distance in _routing_figures(org, period, [org.id_of[unit]],
+                                                       Irritant.origin_unit_id):
+        figures.routings += routings
+        figures.distance += distance
+    return figures.as_dict()
+
+
+# -- the HR view ----------------------------------------------------------------------------
+
+
+def hr_view(*, actor: User, period: Period, subtree: str | None = None,
+            training_page: int = 1, delegation_page: int = 1,
+            per_page: int = 25) -> dict[str, Table]:
+    """Competency gaps as a training plan, authority gaps as delegation proposals.
+
+    "training": rows {"unit", "key" (competency), "count" (gap entries),
+    "irritants" (irritants originating at the unit that lacked it), "kept_local"
+    (how many of those a replay granting that competency alone assigns to the
+    unit itself)}. "delegation": rows {"unit", "key" (authority), "count",
+    "limit_held", "max_required", "p80", "p95" (the limits that would have
+    covered 80 % and 95 % of the amounts asked, nearest rank), "kept_local_p95"}.
+    Leads read their subtree. NotAllowed, NotFound, InvalidInput.
+    """
+    _require_gap_reader(actor)
+    training_page, per_page = _page(training_page, per_page)
+    delegation_page, per_page = _page(delegation_page, per_page)
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    keys = _unit_keys(org, subtree)
+    return {
+        "training": _training_plan(org, period, keys, training_page, per_page),
+        "delegation": _delegation(org, period, keys, delegation_page, per_page),
+    }
+
+
+def _training_plan(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
+                   per_page: int) -> Table:
+    conditions = _gap_conditions(period, keys, "competency", None)
+    grouped = (select(GapItem.unit_key.label("unit"), GapItem.item_key.label("key"),
+                      func.count().label("count"))
+               .where(*conditions).group_by(GapItem.unit_key, GapItem.item_key).subquery())
+    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
+    query = (select(grouped).order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.key)
+             .offset((page - 1) * per_page).limit(per_page))
+    rows = []
+    for unit, key, count in db.session.execute(query).tuples():
+        change = Change(unit, grant_competencies=frozenset({key}))
+        replayed, kept = _kept_local(org, period, unit, "competency", key, change)
+        rows.append({"unit": unit, "key": key, "count": int(count), "irritants": replayed,
+                     "kept_local": kept})
+    return Table(rows, page, per_page, total)
+
+
+def _delegation(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
+                per_page: int) -> Table:
+    conditions = _gap_conditions(period, keys, "authority", None)
+    partition = (GapItem.unit_key, GapItem.item_key)
+    ranked = (
+        select(GapItem.unit_key.label("unit"), GapItem.item_key.label("key"),
+               GapItem.required.label("required"),
+               func.row_number().over(partition_by=partition,
+                                      order_by=GapItem.required).label("position"),
+               func.count().over(partition_by=partition).label("size"))
+        .where(*conditions).subquery()
+    )
+    # Nearest rank: the smallest amount with at least p % of the amounts at or below it.
+    def percentile(share: int) -> Any:
+        reached = ranked.c.position * 100 >= ranked.c.size * share
+        return func.min(sa.case((reached, ranked.c.required)))
+
+    grouped = (select(ranked.c.unit, ranked.c.key, func.count().label("count"),
+                      func.max(ranked.c.required).label("max_required"),
+                      percentile(80).label("p80"), percentile(95).label("p95"))
+               .group_by(ranked.c.unit, ranked.c.key).subquery())
+    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
+    query = (select(grouped).order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.key)
+             .offset((page - 1) * per_page).limit(per_page))
+    rows = []
+    for row in db.session.execute(query):
+        _holds, held = _held(org, row.unit, "authority", row.key)
+        p95 = _number(row.p95)
+        change = Change(row.unit, set_authorities={row.key: p95})
+        replayed, kept = _kept_local(org, period, row.unit, "authority", row.key, change)
+        rows.append({"unit": row.unit, "key": row.key, "count": int(row.count),
+                     "limit_held": held, "max_required": _number(row.max_required),
+                     "p80": _number(row.p80), "p95": p95, "irritants": replayed,
+                     "kept_local_p95": kept})
+    return Table(rows, page, per_page, total)
+
+
+def _kept_local(org: CachedOrg, period: Period, unit: str, kind: str, key: str,
+                change: Change) -> tuple[int, int]:
+    """(irritants originating at `unit` that lacked the item there, how many a replay
+    of `change` assigns to the unit itself). Only they can stay at their origin."""
+    unit_id = org.id_of.get(unit)
+    if unit_id is None:
+        return 0, 0
+    query = (
+        select(Irritant.id, Irritant.initial_requirements)
+        .where(Irritant.origin_unit_id == unit_id,
+               Irritant.id.in_(select(GapItem.irritant_id).where(
+                   GapItem.unit_key == unit, GapItem.kind == kind, GapItem.item_key == key,
+                   GapItem.at >= period.since, GapItem.at < period.until)))
+        .order_by(Irritant.id).limit(REPLAYED_PER_ROW)
+    )
+    cases = [ReplayCase(irritant_id, unit, Requirements.from_dict(requirements or {}))
+             for irritant_id, requirements in db.session.execute(query).tuples()]
+    if not cases:
+        return 0, 0
+    report = replay(org.snapshot, [change], cases)
+    return report.replayed, report.resolved_at_origin_after - report.resolved_at_origin_before
+
+
+# -- the map --------------------------------------------------------------------------------
+
+
+@dataclass
+class MapNode:
+    """One unit of the map with its figures over a period."""
+
+    key: str
+    name: str
+    depth: int
+    children: int
+    closed: bool
+    originated: int = 0
+    resolved: int = 0
+    top_lack: tuple[str, str, int] | None = None
+    """(kind, key, count) of the item it lacked most."""
+    child_nodes: list[MapNode] | None = field(default=None)
+
+
+MAP_CHILDREN_SHOWN = 100
+
+
+def map_nodes(*, actor: User, keys: Sequence[str], period: Period) -> dict[str, MapNode]:
+    """The figures of these units (at most a few hundred), in three grouped queries."""
+    _require_director(actor)
+    org = cached_org()
+    snapshot = org.snapshot
+    known = [key for key in dict.fromkeys(keys) if key in snapshot]
+    nodes = {key: MapNode(key, snapshot.unit(key).name, snapshot.depth(key),
+                          len(snapshot.children(key)), key in org.closed) for key in known}
+    if not known:
+        return nodes
+    ids = [org.id_of[key] for key in known]
+    logged = [Irritant.created_at >= period.since, Irritant.created_at < period.until]
+    for unit_id, count in db.session.execute(
+            select(Irritant.origin_unit_id, func.count())
+            .where(Irritant.origin_unit_id.in_(ids), *logged)
+            .group_by(Irritant.origin_unit_id)).tuples():
+        nodes[org.key_of[unit_id]].originated = int(count)
+    for unit_id, count in db.session.execute(
+            select(Irritant.assignee_id, func.count())
+            .where(Irritant.assignee_id.in_(ids), Irritant.status == "resolved", *logged)
+            .group_by(Irritant.assignee_id)).tuples():
+        nodes[org.key_of[unit_id]].resolved = int(count)
+    lacks = db.session.execute(
+        select(GapItem.unit_key, GapItem.kind, GapItem.item_key, func.count())
+        .where(GapItem.unit_key.in_(known), GapItem.at >= period.since,
+               GapItem.at < period.until)
+        .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)).tuples()
+    for unit, kind, key, count in lacks:
+        node = nodes[unit]
+        best = node.top_lack
+        if best is None or (-count, kind, key) < (-best[2], best[0], best[1]):
+            node.top_lack = (kind, key, int(count))
+    return nodes
+
+
+def map_children(*, actor: User, unit: str, period: Period,
+                 shown: int = MAP_CHILDREN_SHOWN) -> tuple[list[MapNode], int]:
+    """The first `shown` children of a unit with their figures, and how many it has."""
+    _require_director(actor)
+    snapshot = cached_org().snapshot
+    if unit not in snapshot:
+        raise NotFound(f"no unit {unit}")
+    children = snapshot.children(unit)
+    nodes = map_nodes(actor=actor, keys=children[:shown], period=period)
+    return [nodes[key] for key in children[:shown]], len(children)
+
+
+def search_units(*, actor: User, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Units whose key or name contains `text` (any case): {"key", "name", "path"}."""
+    _require_director(actor)
+    needle = (text or "").strip().lower()
+    if not needle:
+        return []
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    rows = db.session.execute(
+        select(Unit.key, Unit.name)
+        .where(sa.or_(func.lower(Unit.key).like(pattern, escape="\\"),
+                      func.lower(Unit.name).like(pattern, escape="\\")))
+        .order_by(func.length(Unit.name), Unit.name, Unit.key).limit(limit)).tuples().all()
+    snapshot = cached_org().snapshot
+    return [{"key": key, "name": name,
+             "path": list(reversed(snapshot.ancestors(key))) if key in snapshot else [key]}
+            for key, name in rows]
+
+
+def irritant_path(*, actor: User, irritant_id: int) -> dict[str, Any]:
+    """Where an irritant went: origin, assignee and the tree path between them.
+
+    {"irritant", "origin", "assignee", "path" (origin up to the lowest common
+    ancestor, then down to the assignee, both included), "lca", "gaps" (unit ->
+    gap of its last routing)}. NotAllowed, NotFound.
+    """
+    _require_director(actor)
+    irritant = db.session.get(Irritant, irritant_id) if 0 < irritant_id < 2**63 else None
+    if irritant is None:
+        raise NotFound(f"no irritant {irritant_id}")
+    org = cached_org()
+    snapshot = org.snapshot
+    origin = org.key_of.get(irritant.origin_unit_id)
+    assignee = org.key_of.get(irritant.assignee_id)
+    if origin not in snapshot or assignee not in snapshot:
+        raise NotFound(f"irritant {irritant_id} is outside the org")
+    path = [*snapshot.path(origin, assignee), assignee]
+    return {
+        "irritant": irritant,
+        "origin": origin,
+        "assignee": assignee,
+        "path": path,
+        "lca": snapshot.lca(origin, assignee),
+        "gaps": {gap.get("unit"): gap for gap in irritant.gaps or []},
+    }
