@@ -117,7 +117,7 @@ class TestConfig(Config):
 
     ENV_NAME = "test"
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     )
@@ -131,7 +131,7 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     MAIL_BACKEND = "locmem"
     RUN_INPROCESS_SCHEDULER = False
-    UPLOAD_DIR = os.environ.get("TEST_UPLOAD_DIR") or "/tmp/irritants-test-uploads"
+    UPLOAD_DIR = os.environ.get("TEST_UPLOAD_DIR") or "/tmp/irritants-test-uploads"  # noqa: S108
 
 
 class ProductionConfig(Config):

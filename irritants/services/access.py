@@ -2,10 +2,11 @@
 
 Two kinds of answer: role_may() is function-level (a role that may never do
 the operation: 403); the may_* predicates are object-level. Services raise
-NotAllowed when the role may never do it, NotFound when the object is outside
-what the actor may read, and NotAllowed when the actor may read the object but
-it is outside the scope of that operation (for example a lead reading an
-irritant that originated in their subtree but is assigned elsewhere).
+NotAllowed when the role may never do it, and NotFound when the object is
+outside the actor's scope for that operation, even when the actor may read it
+(api.md: "An object outside the caller's scope: 404, as if it did not exist";
+for example a lead reading an irritant that originated in their subtree but is
+assigned elsewhere, who asks to escalate it).
 """
 
 from __future__ import annotations

@@ -204,11 +204,22 @@ def _page(page: Any, per_page: Any) -> tuple[int, int]:
 def _require_director(actor: User) -> None:
     if actor.role not in access.SEES_ALL:
         raise NotAllowed("only directors and admins read the dashboards")
+    _tune()
 
 
 def _require_gap_reader(actor: User) -> None:
     if not access.may_view_gaps(actor):
         raise NotAllowed("only leads, directors and admins read the gaps")
+    _tune()
+
+
+def _tune() -> None:
+    """On PostgreSQL, for this transaction only (SET LOCAL): aggregate a quarter in memory
+    instead of spilling sorts to disk, and skip JIT compilation, which costs more than it
+    saves on queries of a few hundred milliseconds."""
+    if _dialect() == "postgresql":
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(sa.text("SET LOCAL jit = off"))
 
 
 def readable_subtree(actor: User, subtree: str | None) -> str:

@@ -182,7 +182,8 @@ def _editable(irritant_id: int, actor: User, operation: str, allowed: Any) -> Ir
     if irritant is None or not access.may_read(actor, irritant):
         raise NotFound(f"irritant {irritant_id}")
     if not allowed(actor, irritant):
-        raise NotAllowed(operation)
+        # api.md: an object outside the caller's scope for this call answers 404.
+        raise NotFound(f"irritant {irritant_id}")
     if irritant.status == "resolved":
         raise Conflict(_("This irritant is already resolved."))
     return irritant

@@ -35,7 +35,8 @@ def take_irritant(irritant_id: int, *, actor: User, now: datetime | None = None)
     now = now or utcnow()
     irritant = _readable(irritant_id, actor, "take")
     if not access.may_take(actor, irritant):
-        raise NotAllowed("take")
+        # api.md: an object outside the caller's scope for this call answers 404.
+        raise NotFound(f"irritant {irritant_id}")
     if irritant.status == "resolved":
         raise Conflict(_("This irritant is already resolved."))
     if irritant.status == "in_progress":
@@ -84,7 +85,7 @@ def resolve_irritant(
     now = now or utcnow()
     irritant = _readable(irritant_id, actor, "resolve")
     if not access.may_resolve(actor, irritant):
-        raise NotAllowed("resolve")
+        raise NotFound(f"irritant {irritant_id}")
     category = db.session.get(Category, irritant.category_id)
     assert category is not None
     errors = FieldErrors()

@@ -1,7 +1,7 @@
 """Who may do what (api.md's table), role by role, on irritants of their own unit, a sibling
 unit and an ancestor unit. One table holds the expected outcome of every cell:
-"ok", 403 (the role may never, or the irritant is visible but outside that operation's
-scope) or 404 (outside what the user may read)."""
+"ok", 403 (the role may never) or 404 (outside the user's scope for that operation,
+even when the irritant is readable: api.md answers 404 "as if it did not exist")."""
 
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ OK, FORBIDDEN, MISSING = "ok", 403, 404
 
 EXPECTED: dict[str, dict[str, str]] = {
     #                     read     comment  take     escalate reassign resolve
-    "agent.lille":      {"read": "ooxxx", "comment": "ooxxx", "take": "o!xxx",
-                         "escalate": "!!!!!", "reassign": "!!!!!", "resolve": "o!xxx"},
-    "lead.lille":       {"read": "ooxxx", "comment": "ooxxx", "take": "o!xxx",
-                         "escalate": "o!xxx", "reassign": "o!xxx", "resolve": "o!xxx"},
-    "lead.north":       {"read": "ooxoo", "comment": "ooxoo", "take": "!!x!o",
+    "agent.lille":      {"read": "ooxxx", "comment": "ooxxx", "take": "oxxxx",
+                         "escalate": "!!!!!", "reassign": "!!!!!", "resolve": "oxxxx"},
+    "lead.lille":       {"read": "ooxxx", "comment": "ooxxx", "take": "oxxxx",
+                         "escalate": "oxxxx", "reassign": "oxxxx", "resolve": "oxxxx"},
+    "lead.north":       {"read": "ooxoo", "comment": "ooxoo", "take": "xxxxo",
                          "escalate": "ooxoo", "reassign": "ooxoo", "resolve": "ooxoo"},
     "lead.northbo":     {"read": "xoxxx", "comment": "xoxxx", "take": "xoxxx",
                          "escalate": "xoxxx", "reassign": "xoxxx", "resolve": "xoxxx"},

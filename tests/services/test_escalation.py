@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from irritants.models import GapItem, Irritant, IrritantEvent, Notification, Unit
-from irritants.services.errors import Conflict, InvalidInput, NotAllowed
+from irritants.services.errors import Conflict, InvalidInput, NotFound
 from irritants.services.escalation import escalate_irritant, reassign_irritant
 from irritants.services.intake import log_irritant
 from irritants.services.resolution import resolve_irritant, take_irritant
@@ -266,9 +266,9 @@ def test_reassigning_to_a_closed_unit_or_without_reason_is_refused(db, user):
 
 def test_a_lead_may_escalate_only_what_is_assigned_in_their_subtree(db, user):
     irritant = log(user, "late-delivery", "lille", amount=40)  # -> north-bo
-    with pytest.raises(NotAllowed):  # origin lille is theirs, the assignee is not
+    with pytest.raises(NotFound):  # origin lille is theirs, the assignee is not: out of scope
         escalate_irritant(irritant.id, actor=user("lead.lille"), reason="r", now=T0)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound):
         reassign_irritant(irritant.id, actor=user("lead.lille"), unit="lille", reason="r")
     moved = escalate_irritant(irritant.id, actor=user("lead.north"), reason="r", now=T0)
     assert key_of(db, moved.assignee_id) == "cs"

@@ -45,7 +45,7 @@ def test_taking_it_again_is_harmless_for_the_same_person_and_a_conflict_for_anot
 def test_only_people_of_the_assignee_unit_may_take_it(db, user):
     irritant = log(user)
     escalate_irritant(irritant.id, actor=user("lead.lille"), reason="r", now=T0)  # -> north
-    with pytest.raises(NotAllowed):  # agent.lille may read it (logged it) but is not north
+    with pytest.raises(NotFound):  # agent.lille may read it (logged it) but is not north
         take_irritant(irritant.id, actor=user("agent.lille"), now=T0)
     taken = take_irritant(irritant.id, actor=user("lead.north"), now=T0)
     assert taken.status == "in_progress"

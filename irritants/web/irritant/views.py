@@ -173,7 +173,7 @@ def _act(irritant_id: int, form_name: str, operation: str,
     """Check, validate, call one service, then redirect (or re-render with the errors)."""
     irritant = _irritant_or_abort(irritant_id)
     if not PREDICATES[operation](current_user, irritant):
-        abort(403)
+        abort(404)  # outside the actor's scope for this action: as if it did not exist (api.md)
     form = FORM_CLASSES[form_name]()
     _fill_choices(irritant, {**_forms(), form_name: form}, {form_name})
     if form.validate_on_submit():
