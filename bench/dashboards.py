@@ -12,9 +12,8 @@ database at the end unless --keep. Figures only: these machines are noisy.
 
 Indexes relied on (irritants/models.py, no rollup table): ix_irritant_created and
 ix_irritant_origin_created (period and subtree filters of root causes, locality and
-the map), ix_event_type_at (routing distances), ix_gap_item_at and
-ix_gap_item_unit_at (the ledger, the HR view, the map's top lack), ix_audit_at
-(grants), ix_irritant_queue (resolved per assignee on the map).
+the map), ix_gap_item_at and ix_gap_item_unit_at (the ledger, the HR view, the map's
+top lack), ix_audit_at (grants), ix_irritant_queue (resolved per assignee on the map).
 """
 
 from __future__ import annotations
@@ -176,7 +175,7 @@ class History:
                 json.dumps([org.key[area or 1]]) if escalated else "[]",
                 "true" if unroutable else "false", "[]", 1 if escalated else 0,
                 rng.choice((1, 1, 1, 2, 3)), stamp, (at + timedelta(hours=72)).isoformat(),
-                stamp, resolved_at, rng.choice(ROOT_CAUSES) if resolved_at else None, 1)
+                stamp, resolved_at, rng.choice(ROOT_CAUSES) if resolved_at else None, 1, rank)
 
     def _gaps(self, irritant_id: int, origin: int, stamp: str, competency: str,
               authority: str | None, amount: int, tools: list[str]) -> None:
@@ -220,7 +219,7 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
         copy_rows(connection, "irritant", "id, category_id, severity, description, "
                   "origin_unit_id, assignee_id, status, initial_requirements, requirements, "
                   "excluded, unroutable, gaps, escalation_level, occurrences, created_at, "
-                  "due_at, updated_at, resolved_at, root_cause, row_version",
+                  "due_at, updated_at, resolved_at, root_cause, row_version, rank",
                   history.irritants())
         copy_rows(connection, "irritant_event", "irritant_id, type, at, assignee_id, rank, "
                   "unroutable, data", ((*event, "{}") for event in history.events))

@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Blueprint, Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
 from irritants.extensions import db
@@ -31,6 +32,7 @@ _MESSAGES = {
     413: "The request body is too large.",
     429: "Too many requests; wait a moment and try again.",
     500: "An unexpected error occurred.",
+    503: "The service is temporarily unavailable; try again in a few seconds.",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -160,6 +162,22 @@ def _conflict(error: Conflict) -> Response:
 def init_app(app: Flask) -> None:
     """Answer HTTP errors under /api/ in JSON (replaces flask-smorest's app-wide handler)."""
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, database_unavailable)
+
+
+def database_unavailable(error: OperationalError) -> Any:
+    """The database cannot be reached (restart, failover, lock timeout): a clean 503 with
+    Retry-After, JSON under /api/, never a 500 (reliability.md R7, ASVS V16.5.2)."""
+    current_app.logger.error("database unavailable: %s", type(error.orig).__name__,
+                             exc_info=error)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        db.session.remove()
+    unavailable = ServiceUnavailable(retry_after=5)
+    if is_api_request():
+        return handle_http_exception(unavailable)
+    return unavailable
 
 
 _DESCRIPTIONS = {

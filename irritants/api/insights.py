@@ -76,7 +76,8 @@ class ChangeSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    unit = Key(required=True, metadata={"description": "A unit key (GET /units)"})
+    unit = Key(required=True, metadata={"description": "A unit key (GET /units)",
+                                        "example": "lille"})
     grant_tools = ma.fields.List(Key(), metadata={"example": ["refund-terminal"]})
     grant_competencies = ma.fields.List(Key(), metadata={"example": []})
     set_authorities = Limits(metadata={

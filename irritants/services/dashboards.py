@@ -1,13 +1,13 @@
 """What directors read: root causes, locality, the gap ledger, the HR view and the map.
 
 Every figure is aggregated by the database (GROUP BY over indexed columns, the
-period on `irritant.created_at`, `irritant_event.at` or `gap_item.at`); Python
+period on `irritant.created_at`, `gap_item.at` or `audit_event.at`); Python
 only shapes the grouped rows (at most one per unit or per week), never the
 irritants themselves. Long tables come back a page at a time.
 
 Indexes relied on (irritants/models.py): ix_irritant_created,
-ix_irritant_origin_created, ix_irritant_status_created, ix_event_type_at,
-ix_gap_item_at, ix_gap_item_unit_at, ix_audit_at, unit.parent_id.
+ix_irritant_origin_created, ix_irritant_queue, ix_gap_item_at, ix_gap_item_unit_at,
+ix_audit_at, unit.parent_id. No rollup table: bench/dashboards.py measures them.
 
 Who may read what: directors and admins everything; leads the gap ledger and
 the HR view of their own subtree (api.md "gaps"); agents nothing (NotAllowed).
@@ -16,7 +16,7 @@ the HR view of their own subtree (api.md "gaps"); agents nothing (NotAllowed).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +33,6 @@ from irritants.models import (
     Category,
     GapItem,
     Irritant,
-    IrritantEvent,
     Unit,
     User,
     VocabularyLabel,
@@ -270,14 +269,22 @@ def _dialect() -> str:
 
 
 def _bucket(column: Any, bucket: str) -> Any:
-    """The start of the day, ISO week (Monday) or month of a UTC time, as 'YYYY-MM-DD'."""
+    """The start of the day, ISO week (Monday) or month of a UTC time (see _day)."""
     if _dialect() == "postgresql":
-        return func.to_char(func.date_trunc(bucket, func.timezone("UTC", column)), "YYYY-MM-DD")
+        # Literals, not parameters (bucket is one of BUCKETS): GROUP BY must see the
+        # same expression as SELECT.
+        unit = sa.literal_column(f"'{bucket}'")
+        return func.date_trunc(unit, func.timezone(sa.literal_column("'UTC'"), column))
     if bucket == "week":
         return func.date(column, "weekday 0", "-6 days")
     if bucket == "month":
         return func.strftime("%Y-%m-01", column)
     return func.date(column)
+
+
+def _day(value: Any) -> date:
+    """A bucket's start as a date (PostgreSQL gives a timestamp, SQLite 'YYYY-MM-DD')."""
+    return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
 def _epoch(column: Any) -> Any:
@@ -386,9 +393,10 @@ def root_causes(*, actor: User, period: Period, subtree: str | None = None,
         func.min(sa.case((unresolved, Irritant.created_at))).label("oldest_open"),
         func.avg(sa.case((unresolved, _epoch(Irritant.created_at)))).label("open_epoch"),
     )
-    grouped = (select(*columns).where(*_irritant_conditions(org, period, subtree, filters, now))
+    # One aggregation: the window counts the groups before LIMIT.
+    grouped = (select(*columns, func.count().over().label("total"))
+               .where(*_irritant_conditions(org, period, subtree, filters, now))
                .group_by(key).subquery())
-    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
     query = select(grouped)
     name = grouped.c.key
     if group_by in ("origin", "assignee", "category"):
@@ -399,7 +407,10 @@ def root_causes(*, actor: User, period: Period, subtree: str | None = None,
     query = (query.order_by(grouped.c.unroutable.desc(), grouped.c.overdue.desc(),
                             grouped.c.count.desc(), name)
              .offset((page - 1) * per_page).limit(per_page))
-    rows = [_root_cause_row(row, group_by, org, now) for row in db.session.execute(query)]
+    found = db.session.execute(query).all()
+    total = int(found[0].total) if found else (
+        0 if page == 1 else db.session.scalar(select(func.count()).select_from(grouped)) or 0)
+    rows = [_root_cause_row(row, group_by, org, now) for row in found]
     return Table(rows, page, per_page, total)
 
 
@@ -504,10 +515,11 @@ def locality(*, actor: User, period: Period, subtree: str | None = None,
 
     "series": per bucket (day, week or month of logging) and "total": logged,
     resolved, resolved_at_origin (resolved with the origin as assignee), escalated
-    (an SLA or manual escalation), routings (routing events in the period) and the
-    shares; mean_distance is the mean of the routing events' rank[0], the origin's
-    depth for an unroutable one. "units": the same per child subtree of `subtree`,
-    with the unit itself first ("own": True). NotAllowed, NotFound, InvalidInput.
+    (an SLA or manual escalation), routings (irritants with a routing distance) and
+    the shares; mean_distance is the mean of their routing's rank[0] (the routing
+    event that placed them), the origin's depth for an unroutable one. "units": the
+    same per child subtree of `subtree`, with the unit itself first ("own": True).
+    One pass over the irritants of the period. NotAllowed, NotFound, InvalidInput.
     """
     _require_director(actor)
     if bucket not in BUCKETS:
@@ -517,89 +529,109 @@ def locality(*, actor: User, period: Period, subtree: str | None = None,
     ids = _unit_ids(org, subtree)
     by_bucket: dict[str, _Figures] = {}
     by_origin: dict[int, _Figures] = {}
-    bucket_column = _bucket(Irritant.created_at, bucket)
-    for row in _irritant_figures(period, ids, bucket_column):
-        by_bucket.setdefault(row.group, _Figures()).add(_figures_of(row))
-    for row in _irritant_figures(period, ids, Irritant.origin_unit_id):
-        by_origin.setdefault(row.group, _Figures()).add(_figures_of(row))
-    event_bucket = _bucket(IrritantEvent.at, bucket)
-    for group, routings, distance in _routing_figures(org, period, ids, event_bucket):
-        figures = by_bucket.setdefault(group, _Figures())
-        figures.routings += routings
-        figures.distance += distance
-    for group, routings, distance in _routing_figures(org, period, ids, Irritant.origin_unit_id):
-        figures = by_origin.setdefault(group, _Figures())
-        figures.routings += routings
-        figures.distance += distance
+    for in_time, group, figures in _irritant_figures(period, ids, bucket):
+        (by_bucket if in_time else by_origin).setdefault(group, _Figures()).add(figures)
     total = _Figures()
     for figures in by_bucket.values():
         total.add(figures)
     return {
         "subtree": subtree,
         "bucket": bucket,
-        "series": [{"start": date.fromisoformat(start), **by_bucket[start].as_dict()}
+        "series": [{"start": _day(start), **by_bucket[start].as_dict()}
                    for start in sorted(by_bucket)],
         "units": _per_child(org, subtree, by_origin),
         "total": total.as_dict(),
     }
 
 
-def _irritant_figures(period: Period, ids: list[int] | None, group: Any) -> Sequence[Any]:
+def _grouped_twice(columns: Sequence[Any], by_time: Any, by_origin: Any, *,
+                   where: Sequence[Any]) -> list[tuple[bool, Any, Any]]:
+    """Rows aggregated per time bucket and per origin: (in_time, group, row).
+
+    PostgreSQL reads the rows once (GROUPING SETS); SQLite runs two queries.
+    """
+    def base(*selected: Any) -> Any:
+        return select(*selected, *columns).select_from(Irritant).where(*where)
+
+    if _dialect() == "postgresql":
+        query = base(by_time.label("bucket"), by_origin.label("origin"),
+                     func.grouping(by_time).label("by_origin")).group_by(
+            func.grouping_sets(sa.tuple_(by_time), sa.tuple_(by_origin)))
+        return [(not row.by_origin, row.origin if row.by_origin else row.bucket, row)
+                for row in db.session.execute(query)]
+    in_time = db.session.execute(base(by_time.label("bucket")).group_by(by_time)).all()
+    per_origin = db.session.execute(
+        base(by_origin.label("origin")).group_by(by_origin)).all()
+    return ([(True, row.bucket, row) for row in in_time]
+            + [(False, row.origin, row) for row in per_origin])
+
+
+def _irritant_figures(period: Period, ids: list[int] | None,
+                      bucket: str) -> list[tuple[bool, Any, _Figures]]:
+    """(in_time, bucket or origin id, figures) of the irritants logged in the period.
+
+    An irritant's distance is that of its current routing (rank[0]); an unroutable
+    one counts the depth of its origin (it lands at the root); one moved since by an
+    SLA escalation or a reassignment (rank null, routable) counts no distance.
+    """
     resolved = Irritant.status == "resolved"
     escalated = sa.or_(Irritant.escalation_level > 0, _json_length(Irritant.excluded) > 0)
-    query = (
-        select(
-            group.label("group"),
-            func.count().label("logged"),
-            func.sum(sa.case((resolved, 1), else_=0)).label("resolved"),
-            func.sum(sa.case((sa.and_(resolved, Irritant.assignee_id == Irritant.origin_unit_id),
-                              1), else_=0)).label("at_origin"),
-            func.sum(sa.case((escalated, 1), else_=0)).label("escalated"),
-        )
-        .where(Irritant.created_at >= period.since, Irritant.created_at < period.until,
-               *([Irritant.origin_unit_id.in_(ids)] if ids is not None else []))
-        .group_by(group)
+    # rank may be a JSON null (not SQL NULL): test the extracted distance, not the column.
+    distance = _distance(Irritant.rank)
+    at_root = sa.and_(distance.is_(None), Irritant.unroutable.is_(True))
+    columns = (
+        func.count().label("logged"),
+        func.sum(sa.case((resolved, 1), else_=0)).label("resolved"),
+        func.sum(sa.case((sa.and_(resolved, Irritant.assignee_id == Irritant.origin_unit_id),
+                          1), else_=0)).label("at_origin"),
+        func.sum(sa.case((escalated, 1), else_=0)).label("escalated"),
+        func.count(distance).label("routings"),
+        func.sum(distance).label("distance"),
+        func.sum(sa.case((at_root, 1), else_=0)).label("at_root"),
     )
-    return db.session.execute(query).all()
+    where = [Irritant.created_at >= period.since, Irritant.created_at < period.until,
+             *([Irritant.origin_unit_id.in_(ids)] if ids is not None else [])]
+    by_time = _bucket(Irritant.created_at, bucket)
+    rows = _grouped_twice(columns, by_time, Irritant.origin_unit_id, where=where)
+    found = [(in_time, group, _figures_of(row)) for in_time, group, row in rows]
+    at_root_by_origin = {group: int(row.at_root) for in_time, group, row in rows
+                         if not in_time and row.at_root}
+    if at_root_by_origin:
+        _add_root_distances(found, at_root_by_origin, by_time,
+                            [*where, at_root, Irritant.origin_unit_id.in_(
+                                sorted(at_root_by_origin))])
+    return found
+
+
+def _add_root_distances(found: list[tuple[bool, Any, _Figures]], by_origin: dict[int, int],
+                        by_time: Any, where: list[Any]) -> None:
+    """Unroutable irritants land at the root: their distance is their origin's depth,
+    known from the snapshot, not in SQL. Per origin from the first query's counts, per
+    bucket from a second query over the few origins that had any."""
+    org = cached_org()
+    depth = {origin_id: org.snapshot.depth(org.key_of[origin_id]) for origin_id in by_origin
+             if org.key_of.get(origin_id) in org.snapshot}
+    per_bucket: dict[Any, list[int]] = {}
+    query = (select(by_time, Irritant.origin_unit_id, func.count()).where(*where)
+             .group_by(by_time, Irritant.origin_unit_id))
+    for start, origin_id, count in db.session.execute(query).tuples():
+        entry = per_bucket.setdefault(start, [0, 0])
+        entry[0] += int(count)
+        entry[1] += int(count) * depth.get(origin_id, 0)
+    for in_time, group, figures in found:
+        if in_time and group in per_bucket:
+            figures.routings += per_bucket[group][0]
+            figures.distance += per_bucket[group][1]
+        elif not in_time and group in by_origin:
+            figures.routings += by_origin[group]
+            figures.distance += by_origin[group] * depth.get(group, 0)
 
 
 def _figures_of(row: Any) -> _Figures:
     return _Figures(logged=int(row.logged), resolved=int(row.resolved or 0),
                     resolved_at_origin=int(row.at_origin or 0),
-                    escalated=int(row.escalated or 0))
-
-
-def _routing_figures(org: CachedOrg, period: Period, ids: list[int] | None,
-                     group: Any) -> Iterable[tuple[Any, int, int]]:
-    """(group, routing events, sum of distances) of the routings in the period."""
-    conditions = [IrritantEvent.type == "routed", IrritantEvent.at >= period.since,
-                  IrritantEvent.at < period.until]
-    if ids is not None:
-        conditions.append(Irritant.origin_unit_id.in_(ids))
-    routable = (
-        select(group.label("group"), func.count(), func.sum(_distance(IrritantEvent.rank)))
-        .select_from(IrritantEvent).join(Irritant, Irritant.id == IrritantEvent.irritant_id)
-        .where(*conditions, IrritantEvent.unroutable.is_not(True))
-        .group_by(group)
-    )
-    totals: dict[Any, list[int]] = {}
-    for key, count, distance in db.session.execute(routable).tuples():
-        totals[key] = [int(count), int(distance or 0)]
-    # An unroutable routing lands at the root: its distance is the origin's depth.
-    unroutable = (
-        select(group.label("group"), Irritant.origin_unit_id, func.count())
-        .select_from(IrritantEvent).join(Irritant, Irritant.id == IrritantEvent.irritant_id)
-        .where(*conditions, IrritantEvent.unroutable.is_(True))
-        .group_by(group, Irritant.origin_unit_id)
-    )
-    snapshot = org.snapshot
-    for key, origin_id, count in db.session.execute(unroutable).tuples():
-        origin = org.key_of.get(origin_id)
-        depth = snapshot.depth(origin) if origin in snapshot else 0
-        entry = totals.setdefault(key, [0, 0])
-        entry[0] += int(count)
-        entry[1] += depth * int(count)
-    return [(key, count, distance) for key, (count, distance) in totals.items()]
+                    escalated=int(row.escalated or 0), routings=int(row.routings or 0),
+                    distance=int(row.distance or 0))
 
 
 def _per_child(org: CachedOrg, subtree: str, by_origin: Mapping[int, _Figures]
@@ -645,11 +677,11 @@ def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
                per_page: int = 50) -> Table:
     """What the units of the subtree lacked in the period, beside the previous period.
 
-    Rows: {"unit", "kind", "key", "count", "previous", "max_required",
-    "limit_recorded" (the highest limit the unit held when it fell short),
-    "limit_held" (its limit today; None when unlimited), "holds" (whether it
-    holds that item today)}, sorted by count then previous (highest first), then
-    unit, kind and key; an item lacked only in the previous period has count 0.
+    Rows: {"unit", "kind", "key", "count", "previous" (the count in the period of
+    the same length just before), "max_required", "limit_recorded" (the highest
+    limit the unit held when it fell short), "limit_held" (its limit today; None
+    when unlimited), "holds" (whether it holds that item today)}, for the items
+    lacked in the period, sorted by count (highest first), then unit, kind and key.
     A lead reads their own subtree. NotAllowed, NotFound, InvalidInput.
     """
     _require_gap_reader(actor)
@@ -661,33 +693,59 @@ def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
     keys = _unit_keys(org, subtree)
     if unit and (unit not in org.snapshot or (keys is not None and unit not in keys)):
         return Table([], page, per_page, 0)
-    both = Period(period.previous.since, period.until)
-    current = GapItem.at >= period.since
-    count = func.sum(sa.case((current, 1), else_=0)).label("count")
-    previous = func.sum(sa.case((current, 0), else_=1)).label("previous")
-    grouped = (
+    count = func.count().label("count")
+    # One aggregation of the period; the window counts the groups before LIMIT.
+    query = (
         select(GapItem.unit_key.label("unit"), GapItem.kind.label("kind"),
-               GapItem.item_key.label("key"), count, previous,
-               func.max(sa.case((current, GapItem.required))).label("max_required"),
-               func.max(sa.case((current, GapItem.limit))).label("limit_recorded"))
-        .where(*_gap_conditions(both, keys, kind, unit))
+               GapItem.item_key.label("key"), count,
+               func.max(GapItem.required).label("max_required"),
+               func.max(GapItem.limit).label("limit_recorded"),
+               func.count().over().label("total"))
+        .where(*_gap_conditions(period, keys, kind, unit))
         .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
-        .subquery()
+        .order_by(count.desc(), GapItem.unit_key, GapItem.kind, GapItem.item_key)
+        .offset((page - 1) * per_page).limit(per_page)
     )
-    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
-    query = (select(grouped)
-             .order_by(grouped.c.count.desc(), grouped.c.previous.desc(), grouped.c.unit,
-                       grouped.c.kind, grouped.c.key)
-             .offset((page - 1) * per_page).limit(per_page))
-    rows = [_ledger_row(row, org) for row in db.session.execute(query)]
+    found = db.session.execute(query).all()
+    total = int(found[0].total) if found else _group_count(period, keys, kind, unit, page)
+    previous = _previous_counts(period, [(row.unit, row.kind, row.key) for row in found])
+    rows = [_ledger_row(row, org, previous.get((row.unit, row.kind, row.key), 0))
+            for row in found]
     return Table(rows, page, per_page, total)
 
 
-def _ledger_row(row: Any, org: CachedOrg) -> dict[str, Any]:
+def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit: str | None,
+                 page: int) -> int:
+    """The number of ledger lines, for a page past the end (the window saw no row)."""
+    if page == 1:
+        return 0
+    grouped = (select(GapItem.unit_key).where(*_gap_conditions(period, keys, kind, unit))
+               .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key).subquery())
+    return db.session.scalar(select(func.count()).select_from(grouped)) or 0
+
+
+def _previous_counts(period: Period, lines: list[tuple[str, str, str]]
+                     ) -> dict[tuple[str, str, str], int]:
+    """The previous period's count of these (unit, kind, item) lines only (ix_gap_item_unit_at)."""
+    if not lines:
+        return {}
+    before = period.previous
+    query = (
+        select(GapItem.unit_key, GapItem.kind, GapItem.item_key, func.count())
+        .where(GapItem.unit_key.in_(sorted({unit for unit, _kind, _key in lines})),
+               GapItem.at >= before.since, GapItem.at < before.until,
+               sa.tuple_(GapItem.unit_key, GapItem.kind, GapItem.item_key).in_(lines))
+        .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
+    )
+    return {(unit, kind, key): int(count)
+            for unit, kind, key, count in db.session.execute(query).tuples()}
+
+
+def _ledger_row(row: Any, org: CachedOrg, previous: int) -> dict[str, Any]:
     holds, limit_held = _held(org, row.unit, row.kind, row.key)
     return {
         "unit": row.unit, "kind": row.kind, "key": row.key,
-        "count": int(row.count or 0), "previous": int(row.previous or 0),
+        "count": int(row.count or 0), "previous": previous,
         "max_required": _number(row.max_required),
         "limit_recorded": _number(row.limit_recorded),
         "holds": holds, "limit_held": limit_held,
@@ -710,26 +768,33 @@ def _held(org: CachedOrg, unit: str, kind: str, key: str) -> tuple[bool, Any]:
 
 def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None,
                       limit: int = 10) -> list[dict[str, Any]]:
-    """The items lacked most in the period: {"kind", "key", "count", "previous", "units"}."""
+    """The items lacked most in the period: {"kind", "key", "count", "previous", "units"}
+    (units: how many units lacked it), by count then key and kind."""
     _require_gap_reader(actor)
     org = cached_org()
     subtree = readable_subtree(actor, subtree)
     keys = _unit_keys(org, subtree)
-    both = Period(period.previous.since, period.until)
-    current = GapItem.at >= period.since
-    count = func.sum(sa.case((current, 1), else_=0)).label("count")
-    query = (
-        select(GapItem.kind, GapItem.item_key, count,
-               func.sum(sa.case((current, 0), else_=1)).label("previous"),
-               func.count(sa.distinct(sa.case((current, GapItem.unit_key)))).label("units"))
-        .where(*_gap_conditions(both, keys, None, None))
-        .group_by(GapItem.kind, GapItem.item_key)
-        .order_by(count.desc(), GapItem.item_key, GapItem.kind)
-        .limit(limit)
-    )
-    return [{"kind": kind, "key": key, "count": int(current_count or 0),
-             "previous": int(previous or 0), "units": int(units or 0)}
-            for kind, key, current_count, previous, units in db.session.execute(query)]
+    # Per (item, unit) first, then per item: no COUNT(DISTINCT), one pass over the period.
+    per_unit = (select(GapItem.kind, GapItem.item_key, func.count().label("count"))
+                .where(*_gap_conditions(period, keys, None, None))
+                .group_by(GapItem.kind, GapItem.item_key, GapItem.unit_key).subquery())
+    total = func.sum(per_unit.c.count).label("total")
+    query = (select(per_unit.c.kind, per_unit.c.item_key, total, func.count().label("units"))
+             .group_by(per_unit.c.kind, per_unit.c.item_key)
+             .order_by(total.desc(), per_unit.c.item_key, per_unit.c.kind).limit(limit))
+    found = db.session.execute(query).all()
+    previous: dict[tuple[str, str], int] = {}
+    if found:
+        before = period.previous
+        previous = {(kind, key): int(count) for kind, key, count in db.session.execute(
+            select(GapItem.kind, GapItem.item_key, func.count())
+            .where(*_gap_conditions(before, keys, None, None),
+                   sa.tuple_(GapItem.kind, GapItem.item_key).in_(
+                       [(row.kind, row.item_key) for row in found]))
+            .group_by(GapItem.kind, GapItem.item_key)).tuples()}
+    return [{"kind": row.kind, "key": row.item_key, "count": int(row.total),
+             "previous": previous.get((row.kind, row.item_key), 0), "units": int(row.units)}
+            for row in found]
 
 
 # -- grants, before and after ---------------------------------------------------------------
@@ -800,12 +865,9 @@ def _unit_locality(org: CachedOrg, unit: str, period: Period | None) -> dict[str
     if period is None or unit not in org.id_of:
         return _Figures().as_dict()
     figures = _Figures()
-    for row in _irritant_figures(period, [org.id_of[unit]], Irritant.origin_unit_id):
-        figures.add(_figures_of(row))
-    for _group, routings, distance in _routing_figures(org, period, [org.id_of[unit]],
-                                                       Irritant.origin_unit_id):
-        figures.routings += routings
-        figures.distance += distance
+    for in_time, _group, found in _irritant_figures(period, [org.id_of[unit]], "month"):
+        if not in_time:
+            figures.add(found)
     return figures.as_dict()
 
 

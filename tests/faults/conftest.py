@@ -22,8 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,10 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from irritants.extensions import db as _db
-from irritants.models import Category
+from irritants.models import Category, Irritant, IrritantEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -177,10 +178,8 @@ class Service:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         signal_tree(tree, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
@@ -341,17 +340,17 @@ class Services:
 
     def rq_worker(self, redis_url: str, name: str, *, burst: bool = False,
                   **env: str | None) -> RqWorker:
-        worker = RqWorker(self.environment(REDIS_URL=redis_url, **env), self.log_dir,
+        worker = RqWorker(self.environment(**{**env, "REDIS_URL": redis_url}), self.log_dir,
                           redis_url, name, burst=burst)
         return self._track(worker.start())
 
     def smtp(self) -> SmtpSink:
         return self._track(SmtpSink().start())
 
-    def run(self, args: list[str], timeout: float = 120, **env: str | None
+    def run(self, args: list[str], timeout: float = 120, cwd: Path = ROOT, **env: str | None
             ) -> subprocess.CompletedProcess[str]:
         """Run a command of the app (flask CLI, python -c) to completion."""
-        return subprocess.run(args, cwd=ROOT, env=self.environment(**env), capture_output=True,
+        return subprocess.run(args, cwd=cwd, env=self.environment(**env), capture_output=True,
                               text=True, timeout=timeout, check=False)
 
     def flask(self, *args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
@@ -396,6 +395,45 @@ def api_token(base_url: str, email: str, password: str) -> str:
                           json={"email": email, "password": password}, timeout=30)
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
+
+
+def escalation_findings(sla_seconds: float, now_done: datetime) -> dict[str, Any]:
+    """Check every SLA escalation against the irritants' clocks (all with the same SLA):
+    levels 1..n with no duplicate and no gap, none before its due time, none overdue
+    left at `now_done` (the start of the last sweep); the worst lateness in seconds."""
+    _db.session.rollback()
+    irritants = {row.id: row for row in _db.session.execute(
+        select(Irritant.id, Irritant.created_at, Irritant.escalation_level, Irritant.due_at,
+               Irritant.status)).all()}
+    events: dict[int, list[Any]] = defaultdict(list)
+    for event in _db.session.execute(
+            select(IrritantEvent.irritant_id, IrritantEvent.escalation_level, IrritantEvent.at)
+            .where(IrritantEvent.type == "sla_escalated")
+            .order_by(IrritantEvent.irritant_id, IrritantEvent.escalation_level)).all():
+        events[event.irritant_id].append(event)
+    duplicates = _db.session.execute(
+        select(IrritantEvent.irritant_id, IrritantEvent.escalation_level, func.count())
+        .where(IrritantEvent.type == "sla_escalated")
+        .group_by(IrritantEvent.irritant_id, IrritantEvent.escalation_level)
+        .having(func.count() > 1)).all()
+    sla = timedelta(seconds=sla_seconds)
+    early, gaps, lateness = [], [], []
+    for irritant_id, escalations in events.items():
+        levels = [event.escalation_level for event in escalations]
+        if levels != list(range(1, len(levels) + 1)) or \
+                irritants[irritant_id].escalation_level != len(levels):
+            gaps.append((irritant_id, levels, irritants[irritant_id].escalation_level))
+        due = irritants[irritant_id].created_at + sla
+        for event in escalations:
+            if event.at < due - timedelta(seconds=1):
+                early.append((irritant_id, event.escalation_level, event.at, due))
+            lateness.append((event.at - due).total_seconds())
+            due = event.at + sla
+    left_overdue = [irritant_id for irritant_id, row in irritants.items()
+                    if row.status != "resolved" and row.due_at < now_done]
+    return {"escalations": sum(len(found) for found in events.values()),
+            "duplicates": duplicates, "early": early, "level_gaps": gaps,
+            "max_lateness": max(lateness, default=0.0), "left_overdue": left_overdue}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -444,13 +482,13 @@ def _pg_bindir() -> Path | None:
 class PostgresCluster:
     """initdb + pg_ctl on a spare port, as user postgres (runuser) when we are root."""
 
-    def __init__(self, bindir: Path, parent: Path) -> None:
+    def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.port = spare_port()
-        self.datadir = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
+        # Under /tmp itself: user postgres cannot enter pytest's private tmp_path.
+        self.datadir = Path(tempfile.mkdtemp(prefix="irritants-fault-pg-"))
         self.run_as: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-            os.chmod(parent, 0o755)
             shutil.chown(self.datadir, "postgres")
             self.run_as = ["runuser", "-u", "postgres", "--"]
 
@@ -485,13 +523,13 @@ class PostgresCluster:
 
 
 @pytest.fixture
-def postgres_cluster(tmp_path: Path) -> Iterator[PostgresCluster]:
+def postgres_cluster() -> Iterator[PostgresCluster]:
     """A PostgreSQL cluster of our own (R7 restarts it); fail on CI, skip elsewhere."""
     bindir = _pg_bindir()
     if bindir is None:
         need_binary("initdb")
     assert bindir is not None
-    cluster = PostgresCluster(bindir, tmp_path)
+    cluster = PostgresCluster(bindir)
     try:
         cluster.init()
         cluster.start()

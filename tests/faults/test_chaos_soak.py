@@ -21,9 +21,8 @@ import secrets
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,10 +30,11 @@ import pytest
 from sqlalchemy import func, select
 
 from irritants.extensions import db
-from irritants.models import Irritant, IrritantEvent, OutboxMessage
+from irritants.models import Irritant, OutboxMessage
 from tests.faults.conftest import (
     Services,
     api_token,
+    escalation_findings,
     percentile,
     set_sla_seconds,
     utcnow,
@@ -53,7 +53,6 @@ CATEGORY = "rude-service"
 IDENTITIES = ["agent.lille@example.com", "agent.marseille@example.com",
               "lead.north@example.com", "director@example.com"]
 DRAIN = """
-from datetime import timedelta
 from irritants.jobs import app_context
 from irritants.models import utcnow
 from irritants.services.outbox import LEASE, deliver_pending, pending_count
@@ -199,43 +198,6 @@ class Sweeper:
             stop.wait(max(0.0, SWEEP_SECONDS - (time.monotonic() - started)))
 
 
-def escalation_findings(now_done: Any) -> dict[str, Any]:
-    """Check every SLA escalation against the irritants' clocks."""
-    db.session.rollback()
-    irritants = {row.id: row for row in db.session.execute(
-        select(Irritant.id, Irritant.created_at, Irritant.escalation_level, Irritant.due_at,
-               Irritant.status)).all()}
-    events: dict[int, list[Any]] = defaultdict(list)
-    for event in db.session.execute(
-            select(IrritantEvent.irritant_id, IrritantEvent.escalation_level, IrritantEvent.at)
-            .where(IrritantEvent.type == "sla_escalated")
-            .order_by(IrritantEvent.irritant_id, IrritantEvent.escalation_level)).all():
-        events[event.irritant_id].append(event)
-    duplicates = db.session.execute(
-        select(IrritantEvent.irritant_id, IrritantEvent.escalation_level, func.count())
-        .where(IrritantEvent.type == "sla_escalated")
-        .group_by(IrritantEvent.irritant_id, IrritantEvent.escalation_level)
-        .having(func.count() > 1)).all()
-    sla = timedelta(seconds=SLA_SECONDS)
-    early, gaps, lateness = [], [], []
-    for irritant_id, escalations in events.items():
-        levels = [event.escalation_level for event in escalations]
-        if levels != list(range(1, len(levels) + 1)) or \
-                irritants[irritant_id].escalation_level != len(levels):
-            gaps.append((irritant_id, levels, irritants[irritant_id].escalation_level))
-        due = irritants[irritant_id].created_at + sla
-        for event in escalations:
-            if event.at < due - timedelta(seconds=1):
-                early.append((irritant_id, event.escalation_level, event.at, due))
-            lateness.append((event.at - due).total_seconds())
-            due = event.at + sla
-    left_overdue = [irritant_id for irritant_id, row in irritants.items()
-                    if row.status != "resolved" and row.due_at < now_done]
-    return {"escalations": sum(len(found) for found in events.values()),
-            "duplicates": duplicates, "early": early, "level_gaps": gaps,
-            "max_lateness": max(lateness, default=0.0), "left_overdue": left_overdue}
-
-
 def test_acknowledged_irritants_survive_redis_worker_and_web_crashes_and_sla_holds(
     services: Services, org: dict[str, Any], report: Any
 ) -> None:
@@ -283,7 +245,7 @@ def test_acknowledged_irritants_survive_redis_worker_and_web_crashes_and_sla_hol
     unexpected = set(rows) - attempted
     doubled = {ref: count for ref, count in rows.items() if count > 1}
     present_unacked = set(rows) - acked
-    findings = escalation_findings(swept_at)
+    findings = escalation_findings(SLA_SECONDS, swept_at)
     pending = db.session.scalar(select(func.count()).select_from(OutboxMessage)
                                 .where(OutboxMessage.done_at.is_(None)))
     latencies = [operation.seconds for operation in operations if operation.outcome == "ok"]
