@@ -23,7 +23,8 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "irritants"
+# RQ's default queue, so that the documented `rq worker --with-scheduler` serves our jobs.
+QUEUE_NAME = "default"
 
 
 @cache
