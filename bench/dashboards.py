@@ -18,14 +18,9 @@ top lack), ix_audit_at (grants), ix_irritant_queue (resolved per assignee on the
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
-import os
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,88 +31,23 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import psycopg  # noqa: E402
 
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench.postgres_harness import (  # noqa: E402
+    YEAR_START,
+    Logged,
+    Org,
+    argument_parser,
+    bench_app,
+    copy_org,
+    copy_rows,
+    finish_fill,
+    lacked_items,
+    logged_irritants,
+    run,
+    timed,
+)
+
 DATABASE = "irritants_bench_dashboards"
-YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 ROOT_CAUSES = ["process", "training", "tooling", "staffing", "supplier", "policy", "other"]
-# (key, competency, authority, tools, share)
-CATEGORIES = [
-    ("faulty-product", "product", "refund", ["refund-terminal"], 0.35),
-    ("late-delivery", "delivery", "gesture", ["carrier-portal"], 0.25),
-    ("billing-error", "billing", "refund", ["crm"], 0.15),
-    ("unwelcoming", "service", None, [], 0.15),
-    ("app-crash", "digital", None, ["app-admin"], 0.10),
-]
-
-
-class Org:
-    """hq > 4 zones > 10 regions each (a back-office and 12 areas) > 20 stores per area."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
-        self.stores: list[int] = []
-        self.parent: dict[int, int | None] = {}
-        self.key: dict[int, str] = {}
-        self.depth: dict[int, int] = {}
-        self.regions: list[int] = []
-        self.areas: list[int] = []
-        hq = self.add("hq", "Head office", None, ["billing", "delivery", "product", "service",
-                                                   "digital"],
-                      {"gesture": None, "refund": None}, ["crm", "erp", "app-admin"])
-        for zone_number in range(4):
-            zone = self.add(f"zone-{zone_number}", f"Zone {zone_number}", hq,
-                            ["billing", "delivery", "product"],
-                            {"gesture": 2000, "refund": 5000}, ["crm", "carrier-portal"])
-            for region_number in range(10):
-                region = self.add(f"region-{zone_number}-{region_number}",
-                                  f"Region {zone_number}.{region_number}", zone,
-                                  ["product", "service", "billing"],
-                                  {"gesture": 500, "refund": 800}, ["crm"])
-                self.regions.append(region)
-                self.add(f"bo-{zone_number}-{region_number}",
-                         f"Back-office {zone_number}.{region_number}", region,
-                         ["billing", "delivery"], {"gesture": 300, "refund": 500},
-                         ["crm", "carrier-portal"])
-                for area_number in range(12):
-                    area = self.add(f"area-{zone_number}-{region_number}-{area_number}",
-                                    f"Area {zone_number}.{region_number}.{area_number}",
-                                    region, ["product", "service"],
-                                    {"gesture": 100, "refund": 200}, ["pos"])
-                    self.areas.append(area)
-                    for store_number in range(20):
-                        tools = ["pos", "refund-terminal"] if store_number % 3 == 0 else ["pos"]
-                        self.stores.append(self.add(
-                            f"store-{zone_number}-{region_number}-{area_number}-{store_number}",
-                            f"Store {zone_number}.{region_number}.{area_number}.{store_number}",
-                            area, ["product", "service"], {"gesture": 50, "refund": 150},
-                            tools))
-
-    def add(self, key: str, name: str, parent: int | None, competencies: list[str],
-            authorities: dict[str, Any], tools: list[str]) -> int:
-        unit_id = len(self.rows) + 1
-        self.rows.append((unit_id, key, name, parent, competencies, authorities, tools))
-        self.parent[unit_id] = parent
-        self.key[unit_id] = key
-        self.depth[unit_id] = 0 if parent is None else self.depth[parent] + 1
-        return unit_id
-
-
-def copy_rows(connection: psycopg.Connection, table: str, columns: str,
-              rows: Iterator[tuple[Any, ...]]) -> int:
-    """COPY text rows (no value here needs escaping beyond None); returns the count."""
-    count = 0
-    with connection.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN") as copy:
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join("\\N" if value is None else str(value) for value in row))
-            buffer.write("\n")
-            count += 1
-            if count % 50_000 == 0:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
-    return count
 
 
 class History:
@@ -129,26 +59,12 @@ class History:
         self.gaps: list[tuple[Any, ...]] = []
 
     def irritants(self) -> Iterator[tuple[Any, ...]]:
-        rng, org = self.rng, self.org
-        weights = [category[4] for category in CATEGORIES]
-        times = sorted(rng.randrange(365 * 86400) for _ in range(self.count))
-        for irritant_id, offset in enumerate(times, 1):
-            category = rng.choices(range(len(CATEGORIES)), weights)[0]
-            _key, competency, authority, tools, _share = CATEGORIES[category]
-            amount = rng.choice((0, 20, 45, 80, 120, 180, 250, 400, 900))
-            requirements = json.dumps({
-                "competencies": [competency],
-                "authorities": {authority: amount} if authority else {},
-                "tools": tools})
-            at = YEAR_START + timedelta(seconds=offset)
-            origin = rng.choice(org.stores)
-            yield self._irritant(irritant_id, category, requirements, at, origin, competency,
-                                 authority, amount, tools)
+        for logged in logged_irritants(self.rng, self.org, self.count):
+            yield self._irritant(logged)
 
-    def _irritant(self, irritant_id: int, category: int, requirements: str, at: datetime,
-                  origin: int, competency: str, authority: str | None, amount: int,
-                  tools: list[str]) -> tuple[Any, ...]:
+    def _irritant(self, logged: Logged) -> tuple[Any, ...]:
         rng, org = self.rng, self.org
+        irritant_id, at, origin = logged.irritant_id, logged.at, logged.origin
         unroutable = rng.random() < 0.01
         local = not unroutable and rng.random() < 0.3
         area = org.parent[origin]
@@ -169,53 +85,21 @@ class History:
             self.events.append((irritant_id, "routed", later, assignee, rank,
                                 "true" if unroutable else "false"))
         if not local:
-            self._gaps(irritant_id, origin, stamp, competency, authority, amount, tools)
-        return (irritant_id, category + 1, "medium", "bench", origin, assignee, status,
-                requirements, requirements,
+            # About two items per routing.
+            self.gaps.extend((irritant_id, stamp, *item)
+                             for item in lacked_items(rng, org, logged, 1.0, 0.5))
+        return (irritant_id, logged.category + 1, "medium", "bench", origin, assignee, status,
+                logged.requirements, logged.requirements,
                 json.dumps([org.key[area or 1]]) if escalated else "[]",
                 "true" if unroutable else "false", "[]", 1 if escalated else 0,
                 rng.choice((1, 1, 1, 2, 3)), stamp, (at + timedelta(hours=72)).isoformat(),
                 stamp, resolved_at, rng.choice(ROOT_CAUSES) if resolved_at else None, 1, rank)
 
-    def _gaps(self, irritant_id: int, origin: int, stamp: str, competency: str,
-              authority: str | None, amount: int, tools: list[str]) -> None:
-        """What the store, and sometimes its area, lacked: about two items per routing."""
-        rng, org = self.rng, self.org
-        for unit, chance in ((origin, 1.0), (org.parent[origin], 0.5)):
-            if unit is None or rng.random() >= chance:
-                break
-            if tools and rng.random() < 0.6:
-                item = ("tool", rng.choice(tools), None, None)
-            elif authority and amount > 50:
-                item = ("authority", authority, amount, 50)
-            else:
-                item = ("competency", rng.choice((competency, "delivery", "billing")), None,
-                        None)
-            self.gaps.append((irritant_id, stamp, org.key[unit], *item))
-
 
 def fill(url: str, org: Org, count: int, seed: int) -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
     history = History(org, count, seed)
     with psycopg.connect(url) as connection:
-        copy_rows(connection, "unit", "id, key, name, parent_id, competencies, authorities, "
-                  "tools, created_at", (
-                      (unit_id, key, name, parent, json.dumps(competencies),
-                       json.dumps(authorities), json.dumps(tools), now)
-                      for unit_id, key, name, parent, competencies, authorities, tools
-                      in org.rows))
-        causes = json.dumps([{"key": key, "fr": key, "en": key} for key in ROOT_CAUSES])
-        copy_rows(connection, "category", "id, key, label_fr, label_en, competency, authority, "
-                  "tools, sla_hours, root_causes, active", (
-                      (number, key, key, key, competency, authority, json.dumps(tools), "{}",
-                       causes, "true")
-                      for number, (key, competency, authority, tools, _) in enumerate(
-                          CATEGORIES, 1)))
-        copy_rows(connection, "\"user\"", "id, email, name, role, unit_id, active, "
-                  "session_version, created_at", iter([
-                      (1, "director@bench", "Director", "director", 1, "true", 1, now),
-                      (2, "lead@bench", "Lead", "lead", org.regions[0], "true", 1, now)]))
-        connection.execute("INSERT INTO org_state (id, version) VALUES (1, 1)")
+        copy_org(connection, org, ROOT_CAUSES)
         copy_rows(connection, "irritant", "id, category_id, severity, description, "
                   "origin_unit_id, assignee_id, status, initial_requirements, requirements, "
                   "excluded, unroutable, gaps, escalation_level, occurrences, created_at, "
@@ -229,13 +113,8 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
         connection.execute("CREATE UNIQUE INDEX ON first_event (irritant_id)")
         _copy_gaps(connection, history.gaps)
         _grants(connection, org)
-        for table in ("unit", "category", "\"user\"", "irritant", "irritant_event", "gap_item",
-                      "audit_event"):
-            # Constant table names, not input.
-            connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                               f"(SELECT max(id) FROM {table}))")
-            connection.execute(f"ANALYZE {table}")
-        connection.commit()
+        finish_fill(connection, ("unit", "category", "\"user\"", "irritant", "irritant_event",
+                                 "gap_item", "audit_event"))
     print(f"filled: {len(org.rows):,} units, {count:,} irritants, {len(history.events):,} "
           f"routing events, {len(history.gaps):,} gap items")
 
@@ -265,32 +144,13 @@ def _grants(connection: psycopg.Connection, org: Org) -> None:
     copy_rows(connection, "audit_event", "at, actor_id, type, subject, data", iter(rows))
 
 
-def timed(label: str, call: Callable[[], Any], runs: int) -> tuple[Any, float]:
-    """Run `call` once to warm up, then `runs` times; print p50 and p95 in milliseconds."""
-    result = call()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
-    print(f"{label:<64} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms",
-          flush=True)
-    return result, p95
-
-
 def measure(url: str, org: Org, runs: int) -> None:
-    from config import TestConfig
-    from irritants import create_app
     from irritants.extensions import db
     from irritants.models import User
     from irritants.services import dashboards
     from irritants.services.dashboards import Filters, Period
 
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url.replace(
-        "postgresql://", "postgresql+psycopg://"))
-    with app.app_context():
+    with bench_app(url).app_context():
         director, lead = db.session.get(User, 1), db.session.get(User, 2)
         quarter = Period(datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
         now = datetime(2025, 7, 1, tzinfo=UTC)
@@ -346,41 +206,12 @@ def measure(url: str, org: Org, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--irritants", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=11)
+    parser = argument_parser(__doc__, seed=11)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="measure a kept database")
     args = parser.parse_args()
-    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{DATABASE}"
-    org = Org()
-    if not args.reuse:
-        _recreate(url)
-        started = time.perf_counter()
-        fill(url, org, args.irritants, args.seed)
-        print(f"fill: {time.perf_counter() - started:.1f} s")
-    try:
-        measure(url, org, args.runs)
-    finally:
-        if not args.keep:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
-def _recreate(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    from irritants.extensions import db
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    import irritants.models  # noqa: F401  (the tables)
-
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    db.metadata.create_all(engine)
-    engine.dispose()
+    org = Org(hq_tools=["crm", "erp", "app-admin"])
+    run(DATABASE, args, fill=lambda url: fill(url, org, args.irritants, args.seed),
+        measure=lambda url: measure(url, org, args.runs))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,11 @@ import psycopg  # noqa: E402
 from irritants.routing import OrgSnapshot, Requirements, route  # noqa: E402
 from irritants.routing import Unit as RoutingUnit  # noqa: E402
 
+try:
+    from irritants.services import tally
+except ImportError:  # a checkout from before the tally (for "before" figures)
+    tally = None  # type: ignore[assignment]
+
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-password-42"  # noqa: S105 - a throw-away database
 # (key, competency, authority, tools, share of irritants)
@@ -195,6 +200,11 @@ class Backend:
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
 
+    def statements(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            self.connection.execute(statement)
+        self.connection.commit()
+
     def finish(self, tables: Sequence[str]) -> None:
         self.connection.commit()
         if self.sqlite:
@@ -214,31 +224,37 @@ class Backend:
         self.connection.close()
 
 
-def _copy_value(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, str):
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
                 .replace("\r", "\\r"))
-    return str(value)
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# COPY text format and SQLite values, by type (a dict lookup beats a chain of isinstance).
+_COPY: dict[type, Callable[[Any], str]] = {
+    str: _copy_text, int: str, float: repr, bool: lambda value: "t" if value else "f",
+    datetime: datetime.isoformat, dict: lambda value: _copy_text(_json_text(value)),
+    list: lambda value: _copy_text(_json_text(value)),
+}
+_SQLITE: dict[type, Callable[[Any], Any]] = {
+    datetime: lambda value: value.astimezone(UTC).replace(tzinfo=None).isoformat(
+        " ", "microseconds"),
+    dict: json.dumps, list: json.dumps, bool: int,
+}
+
+
+def _copy_value(value: Any) -> str:
+    return "\\N" if value is None else _COPY.get(type(value), str)(value)
 
 
 def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    convert = _SQLITE.get(type(value))
+    return value if convert is None else convert(value)
 
 
 # -- the fill ------------------------------------------------------------------------
@@ -333,9 +349,11 @@ class Filler:
                 items += [(gap.unit, "authority", a, d.get("required"), d.get("limit"))
                           for a, d in gap.missing_authorities.items()]
                 items += [(gap.unit, "tool", t, None, None) for t in gap.missing_tools]
-            found = (assignment.assignee, None if assignment.rank is None
-                     else list(assignment.rank), assignment.unroutable, gaps, items,
-                     needs.to_dict())
+            # JSON as text once per distinct routing, not once per row.
+            rank = None if assignment.rank is None else list(assignment.rank)
+            found = (assignment.assignee, None if rank is None else _json_text(rank),
+                     assignment.unroutable, _json_text(gaps), items,
+                     _json_text(needs.to_dict()))
             self.routes[key] = found
         return found
 
@@ -344,6 +362,22 @@ class Filler:
         start = now - timedelta(days=365)
         seconds = sorted(rng.random() * (365 * 86400 - 120) for _ in range(count))
         first_id = 1 + self.db.query("SELECT coalesce(max(id), 0) FROM irritant")[0][0]
+        dialect = "sqlite" if self.db.sqlite else "postgresql"
+        # A bulk load: the list totals' tally is counted once at the end, not row by row.
+        tables = ["irritant", "irritant_event", "gap_item"]
+        if tally is not None:
+            self.db.statements(tally.DISABLE[dialect])
+            tables.append("irritant_tally")
+        indexes = [] if self.db.sqlite else self.db.query(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND "
+            "tablename IN ('irritant', 'irritant_event', 'gap_item') AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint)")
+        if indexes:
+            # Indexes built once at the end, foreign keys not checked row by row (the rows
+            # are consistent by construction), commits not waited for: a bulk load.
+            self.db.statements([f'DROP INDEX "{name}"' for name, _definition in indexes])
+            self.db.statements(["SET session_replication_role = replica",
+                                "SET synchronous_commit = off"])
         for offset in range(0, count, CHUNK):
             irritants: list[tuple[Any, ...]] = []
             events: list[tuple[Any, ...]] = []
@@ -357,7 +391,13 @@ class Filler:
             self.counts["irritant"] += len(irritants)
             self.counts["irritant_event"] += len(events)
             self.counts["gap_item"] += len(gap_items)
-        self.db.finish(("irritant", "irritant_event", "gap_item"))
+        if indexes:
+            self.db.statements(["SET session_replication_role = origin",
+                                "SET maintenance_work_mem = '256MB'",
+                                *[definition for _name, definition in indexes]])
+        if tally is not None:
+            self.db.statements([*tally.REBUILD, *tally.ENABLE[dialect]])
+        self.db.finish(tables)
 
     def event(self, events: list[tuple[Any, ...]], irritant_id: int, kind: str, at: datetime,
               actor: int | None, data: dict[str, Any], assignee: int | None = None,
@@ -455,7 +495,7 @@ class Filler:
             irritant_id, category_id, severity, DESCRIPTIONS[index % len(DESCRIPTIONS)],
             amount, f"C{rng.randrange(10**7):07d}" if rng.random() < 0.6 else None,
             rng.choice(CHANNELS), self.id_of[origin], reporter, assignee_id, taken_by, status,
-            needs, needs, [], None if level else rank, unroutable, gaps, level, occurrences,
+            needs, needs, "[]", None if level else rank, unroutable, gaps, level, occurrences,
             created, due, last, resolved_at, resolution, root_cause, detail, 1 + level,
         ))
 
@@ -610,7 +650,8 @@ def line(label: str, figures: tuple[float, float]) -> None:
 
 def measure(base: str, master_pid: int, url: str, requests: int, only: str | None,
             stores: list[str]) -> None:
-    wanted: Callable[[str], bool] = (lambda name: only is None or name in only.split(","))
+    def wanted(name: str) -> bool:
+        return (only is None or name in only.split(","))
     agent_token = api_token(base, "agent@bench.test")
     director_token = api_token(base, "director@bench.test")
     lead_token = api_token(base, "lead@bench.test")

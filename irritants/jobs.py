@@ -153,7 +153,20 @@ def run_sla_sweep(at: str | None = None) -> int:
         escalated = sweep_overdue(now)
         # Messages whose job Redis lost: anything still pending after 30 seconds.
         deliver_pending(older_than_seconds=30)
+        _compact_tally()
         return escalated
+
+
+def _compact_tally() -> None:
+    """Fold the list totals' tally (services/tally.py); a failure only delays it a minute."""
+    from irritants.extensions import db
+    from irritants.services import tally
+
+    try:
+        tally.compact()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not compact the irritant tally")
 
 
 def sla_sweep_tick() -> int:

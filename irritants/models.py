@@ -186,8 +186,16 @@ class Irritant(db.Model):
         sa.Index("ix_irritant_category_created", "category_id", "created_at"),
         sa.Index("ix_irritant_origin_created", "origin_unit_id", "created_at"),
         sa.Index("ix_irritant_reporter_created", "reporter_id", "created_at"),
-        sa.Index("ix_irritant_created", "created_at"),
+        # (created_at, id): the order of every list, so that a deep page is an index-only
+        # scan of ids (services/queues.py).
+        sa.Index("ix_irritant_created", "created_at", "id"),
         sa.Index("ix_irritant_open_due", "status", "due_at"),
+        # The queue of the whole organisation, in its order (overdue first, then due time).
+        sa.Index(
+            "ix_irritant_unresolved_due", "due_at", "id",
+            sqlite_where=sa.text("status IN ('open', 'in_progress')"),
+            postgresql_where=sa.text("status IN ('open', 'in_progress')"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"))
@@ -232,6 +240,31 @@ class Irritant(db.Model):
     def is_overdue(self, now: datetime) -> bool:
         """Not resolved and its due time has passed."""
         return self.status != "resolved" and self.due_at < now
+
+
+class IrritantTally(db.Model):
+    """Signed counts of irritants per key, appended by database triggers on `irritant`
+    and folded once a minute: exact list totals at any size (services/tally.py)."""
+
+    __tablename__ = "irritant_tally"
+    __table_args__ = (
+        sa.Index("ix_irritant_tally_key", "origin_unit_id", "assignee_id", "category_id",
+                 "status", "severity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin_unit_id: Mapped[int] = mapped_column()
+    assignee_id: Mapped[int] = mapped_column()
+    category_id: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(12))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    n: Mapped[int] = mapped_column()
+
+
+@event.listens_for(db.metadata, "after_create")
+def _install_tally_triggers(target: Any, connection: Any, **kwargs: Any) -> None:
+    from irritants.services.tally import install_triggers
+
+    install_triggers(connection)
 
 
 EVENT_TYPES = (

@@ -27,6 +27,7 @@ from irritants.api.schemas import NoNulString, UTCDateTime
 from irritants.extensions import db, limiter
 from irritants.models import ApiToken, User, utcnow
 from irritants.security_log import security_event
+from irritants.services.snapshot import note_version, version_column
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,11 +88,15 @@ def _bearer_token() -> str | None:
 def token_row(token: str) -> ApiToken | None:
     """The live token row (not expired, not revoked, active user) for a clear token."""
     digest = token_digest(token)
-    row = db.session.scalars(
-        sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest)
+    # The org version comes along: the request's org snapshot then costs no query.
+    found = db.session.execute(
+        sa.select(ApiToken, version_column()).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == digest)
     ).first()
+    row = found[0] if found is not None else None
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
+    note_version(found[1])
     now = utcnow()
     if row.revoked_at is not None or row.expires_at <= now:
         return None

@@ -24,9 +24,10 @@ from irritants.api.schemas import (
 )
 from irritants.api.serializers import (
     comment_json,
+    dump_irritant,
     irritant_detail_json,
     irritant_json,
-    irritants_json,
+    irritant_page_response,
 )
 from irritants.services import escalation, intake, queues, resolution
 
@@ -35,7 +36,6 @@ blp = ApiBlueprint(
     description="Irritants: log one, list and read them, and work them "
     "(comment, take, escalate, reassign, resolve).",
 )
-_irritant_schema = IrritantSchema()
 _FILTERS = ("status", "severity", "assignee", "origin_unit", "category", "root_cause")
 
 
@@ -55,7 +55,7 @@ def log_irritant(data: dict[str, Any]) -> Any:
     if claim.answer is not None:
         return claim.answer
     irritant = intake.log_irritant(user, **data)
-    body = _irritant_schema.dump(irritant_json(irritant))
+    body = dump_irritant(irritant_json(irritant))
     claim.complete(201, body)
     response: Response = jsonify(body)
     response.status_code = 201
@@ -75,8 +75,7 @@ def list_irritants(args: dict[str, Any]) -> Any:
     filters = queues.IrritantFilters(**{name: args[name] for name in _FILTERS if name in args})
     result = fetch(queues.visible_irritants, args["page"], args["per_page"], actor=g.api_user,
                    filters=filters)
-    result["items"] = irritants_json(result["items"])
-    return result
+    return irritant_page_response(result)
 
 
 @blp.route("/<int(max=2147483647):irritant_id>", methods=["GET"])

@@ -12,7 +12,7 @@ from irritants.api.blueprint import ApiBlueprint
 from irritants.api.errors import error_responses
 from irritants.api.pagination import PaginationSchema, fetch, page_schema, paginate_select
 from irritants.api.schemas import CategorySchema, IrritantSchema, UnitSchema
-from irritants.api.serializers import category_json, irritants_json, unit_json
+from irritants.api.serializers import category_json, irritant_page_response, unit_json
 from irritants.models import Category, Unit
 from irritants.services import queues
 
@@ -49,8 +49,7 @@ def unit_queue(args: dict[str, Any], key: str) -> Any:
     """The unresolved irritants assigned to a unit, overdue first then by due time."""
     result = fetch(queues.queue_for, args["page"], args["per_page"], unit_key=key,
                    actor=g.api_user)
-    result["items"] = irritants_json(result["items"])
-    return result
+    return irritant_page_response(result)
 
 
 @blp.route("/categories", methods=["GET"])

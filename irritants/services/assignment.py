@@ -13,6 +13,7 @@ from typing import Any
 from irritants.extensions import db
 from irritants.models import Category, GapItem, Irritant, IrritantEvent, User
 from irritants.routing import Assignment, Requirements, route
+from irritants.services.rows import insert_objects, insert_rows
 from irritants.services.snapshot import CachedOrg, open_load, plain_amount
 
 DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
@@ -74,35 +75,43 @@ def record_routing(
     """Write the routing event and its gap items of an applied assignment.
 
     The irritant must have an id (flushed) and the assignment applied. No commit.
+    The event and its gap items are written with Core inserts (rows.py): a routing is
+    on the path of every logging, and one flush per row type was most of its cost.
     """
-    event = IrritantEvent(
-        irritant_id=irritant.id,
-        type="routed",
-        at=now,
-        actor_id=actor.id if actor else None,
-        assignee_id=irritant.assignee_id,
-        rank=irritant.rank,
-        gaps=irritant.gaps,
-        unroutable=assignment.unroutable,
-        org_version=org.version,
-        data={"kind": kind, "reason": reason, "needs": needs},
-    )
-    db.session.add(event)
-    db.session.flush()
-    db.session.add_all(gap_items(event, irritant.id, assignment, now))
+    db.session.flush()  # the irritant's own changes first (a lost race fails here)
+    (event,) = insert_objects(IrritantEvent, [{
+        "irritant_id": irritant.id,
+        "type": "routed",
+        "at": now,
+        "actor_id": actor.id if actor else None,
+        "assignee_id": irritant.assignee_id,
+        "rank": irritant.rank,
+        "gaps": irritant.gaps,
+        "unroutable": assignment.unroutable,
+        "org_version": org.version,
+        "data": {"kind": kind, "reason": reason, "needs": needs},
+    }])
+    insert_rows(GapItem, gap_item_rows(event.id, irritant.id, assignment, now))
     return event
 
 
 def gap_items(event: IrritantEvent, irritant_id: int, assignment: Assignment,
               now: datetime) -> list[GapItem]:
     """One row per missing item per unit, for the gap aggregates."""
-    items: list[GapItem] = []
+    return [GapItem(**row) for row in gap_item_rows(event.id, irritant_id, assignment, now)]
+
+
+def gap_item_rows(event_id: int, irritant_id: int, assignment: Assignment,
+                  now: datetime) -> list[dict[str, Any]]:
+    """gap_items() as plain rows (attribute -> value), for a Core insert."""
+    items: list[dict[str, Any]] = []
 
     def item(unit: str, kind: str, key: str, required: Any = None, limit: Any = None) -> None:
-        items.append(GapItem(
-            event_id=event.id, irritant_id=irritant_id, at=now, unit_key=unit, kind=kind,
-            item_key=key, required=_decimal(required), limit=_decimal(limit),
-        ))
+        items.append({
+            "event_id": event_id, "irritant_id": irritant_id, "at": now, "unit_key": unit,
+            "kind": kind, "item_key": key, "required": _decimal(required),
+            "limit": _decimal(limit),
+        })
 
     for gap in assignment.gaps:
         for competency in gap.missing_competencies:

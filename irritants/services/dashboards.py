@@ -43,6 +43,7 @@ from irritants.services import access
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.messages import _
 from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
+from irritants.services.text_search import contains_any_case
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
@@ -1052,12 +1053,8 @@ def search_units(*, actor: User, text: str, limit: int = 20) -> list[dict[str, A
     needle = (text or "").strip().lower()
     if not needle:
         return []
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
     rows = db.session.execute(
-        select(Unit.key, Unit.name)
-        .where(sa.or_(func.lower(Unit.key).like(pattern, escape="\\"),
-                      func.lower(Unit.name).like(pattern, escape="\\")))
+        select(Unit.key, Unit.name).where(contains_any_case(needle, Unit.key, Unit.name))
         .order_by(func.length(Unit.name), Unit.name, Unit.key).limit(limit)).tuples().all()
     snapshot = cached_org().snapshot
     return [{"key": key, "name": name,

@@ -40,7 +40,7 @@ from irritants.services.messages import _
 from irritants.services.notifications import notify_assigned
 from irritants.services.outbox import enqueue_messages
 from irritants.services.snapshot import CachedOrg, cached_org
-from irritants.services.transactions import commit_or_conflict
+from irritants.services.transactions import commit_keeping_loaded, commit_or_conflict
 from irritants.services.validation import (
     FieldErrors,
     check_amount,
@@ -93,7 +93,7 @@ def log_irritant(
     needs = requirements_at_logging(found, amount_value)
     assignment = route_from_origin(org, origin, needs)
     irritant = Irritant(
-        category_id=found.id, severity=severity_value, description=text, amount=amount_value,
+        category=found, severity=severity_value, description=text, amount=amount_value,
         customer_ref=reference, channel=channel_value, origin_unit_id=org.id_of[origin],
         reporter_id=actor.id, initial_requirements=needs.to_dict(),
         requirements=needs.to_dict(), excluded=[], occurrences=1, escalation_level=0,
@@ -104,8 +104,11 @@ def log_irritant(
     db.session.flush()
     event = record_routing(irritant, assignment, org, actor=actor, now=now, kind="logged")
     messages = notify_assigned(irritant, event, "logged")
-    db.session.commit()
-    enqueue_messages(messages)
+    db.session.flush()
+    message_ids = [message.id for message in messages]
+    # Everything was just written by this transaction: nothing to reload after the commit.
+    commit_keeping_loaded()
+    enqueue_messages(message_ids)
     return irritant
 
 

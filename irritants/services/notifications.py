@@ -17,6 +17,7 @@ from irritants.extensions import db
 from irritants.models import Irritant, IrritantEvent, Notification, OutboxMessage, User, utcnow
 from irritants.services.messages import _
 from irritants.services.outbox import add_email, deliver_pending  # noqa: F401 (re-exported)
+from irritants.services.rows import insert_objects, insert_rows
 
 
 def leads_of(unit_id: int) -> list[User]:
@@ -34,14 +35,24 @@ def notify_assigned(irritant: Irritant, event: IrritantEvent, how: str) -> list[
 
     org = cached_org()
     unit_name = org.snapshot.unit(org.key_of[irritant.assignee_id]).name
-    messages = []
-    for lead in leads_of(irritant.assignee_id):
-        _add_notification(lead.id, irritant.id, "assigned", f"assigned:{event.id}",
-                          {"how": how, "unit": unit_name, "event_id": event.id})
-        messages.append(add_email(template="assigned", user_id=lead.id,
-                                  dedupe_key=f"assigned:{event.id}:{lead.id}",
-                                  irritant_id=irritant.id, event_id=event.id))
-    return messages
+    # Core statements (services/rows.py): this is on the path of every logging.
+    leads = db.session.scalars(
+        select(User.id).where(User.unit_id == irritant.assignee_id, User.role == "lead",
+                              User.is_active_account.is_(True)).order_by(User.id)
+    ).all()
+    insert_rows(Notification, [
+        {"user_id": lead, "irritant_id": irritant.id, "kind": "assigned",
+         "dedupe_key": f"assigned:{event.id}",
+         "data": {"irritant_id": irritant.id, "how": how, "unit": unit_name,
+                  "event_id": event.id}}
+        for lead in leads
+    ])
+    return insert_objects(OutboxMessage, [
+        {"kind": "email", "dedupe_key": f"assigned:{event.id}:{lead}",
+         "payload": {"template": "assigned", "user_id": lead, "irritant_id": irritant.id,
+                     "event_id": event.id}}
+        for lead in leads
+    ])
 
 
 def notify_resolved(irritant: Irritant, event: IrritantEvent) -> list[OutboxMessage]:

@@ -289,14 +289,22 @@ def _unknown_fields(path: str, raw: Mapping[str, Any], allowed: Iterable[str],
             errors.add(f"{path}.{name}", f"{what}: unknown field {name!r}")
 
 
-def _parse_unit(path: str, raw: Any, errors: _Errors) -> _UnitEntry | None:
+def _entry_key(path: str, raw: Any, noun: str, errors: _Errors) -> str | None:
+    """The slug key of a unit or category entry; None, with the error added, without one."""
     if not isinstance(raw, Mapping):
-        errors.add(path, "a unit must be an object")
+        errors.add(path, f"a {noun} must be an object")
         return None
     key = raw.get("key")
     if not _is_key(key):
-        errors.add(f"{path}.key", f"unit key {key!r} must be a slug: lowercase letters, "
+        errors.add(f"{path}.key", f"{noun} key {key!r} must be a slug: lowercase letters, "
                    "digits, '-' and '_', at most 100 characters")
+        return None
+    return key
+
+
+def _parse_unit(path: str, raw: Any, errors: _Errors) -> _UnitEntry | None:
+    key = _entry_key(path, raw, "unit", errors)
+    if key is None:
         return None
     what = f"unit {key!r}"
     count = len(errors)
@@ -338,13 +346,8 @@ def _authorities(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, A
 
 
 def _parse_category(path: str, raw: Any, errors: _Errors) -> _CategoryEntry | None:
-    if not isinstance(raw, Mapping):
-        errors.add(path, "a category must be an object")
-        return None
-    key = raw.get("key")
-    if not _is_key(key):
-        errors.add(f"{path}.key", f"category key {key!r} must be a slug: lowercase letters, "
-                   "digits, '-' and '_', at most 100 characters")
+    key = _entry_key(path, raw, "category", errors)
+    if key is None:
         return None
     what = f"category {key!r}"
     count = len(errors)

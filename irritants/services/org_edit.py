@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from irritants.extensions import db
@@ -44,7 +42,7 @@ from irritants.models import (
     VocabularyLabel,
     utcnow,
 )
-from irritants.services.errors import Conflict, InvalidInput, NotFound
+from irritants.services.errors import InvalidInput, NotFound
 from irritants.services.messages import _
 from irritants.services.org_admin import (
     DEFAULT_ROOT_CAUSES,
@@ -54,9 +52,8 @@ from irritants.services.org_admin import (
 )
 from irritants.services.org_version import bump_org_version
 from irritants.services.snapshot import cached_org
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from irritants.services.text_search import contains_any_case
+from irritants.services.transactions import one_transaction
 
 MAX_NAME_LENGTH = 200
 MAX_ROOT_CAUSES = 50
@@ -80,23 +77,8 @@ class Page:
 # -- transactions and audit ----------------------------------------------------------
 
 
-def _transaction(function: Callable[P, R]) -> Callable[P, R]:
-    """Run a public write as one transaction: commit on success, roll back on any error."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = function(*args, **kwargs)
-            db.session.commit()
-        except IntegrityError as error:
-            db.session.rollback()
-            raise Conflict(_("The organisation changed at the same time; try again.")) from error
-        except BaseException:
-            db.session.rollback()
-            raise
-        return result
-
-    return wrapper
+_transaction = one_transaction(
+    lambda: _("The organisation changed at the same time; try again."))
 
 
 def _lock_org() -> None:
@@ -772,9 +754,7 @@ def search_units(query: str = "", *, page: int = 1, per_page: int = 50) -> Page:
     statement = select(Unit)
     text = (query or "").strip().lower()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(func.lower(Unit.key).like(pattern, escape="\\"),
-                                        func.lower(Unit.name).like(pattern, escape="\\")))
+        statement = statement.where(contains_any_case(text, Unit.key, Unit.name))
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     units = db.session.scalars(
         statement.options(selectinload(Unit.parent)).order_by(Unit.key)

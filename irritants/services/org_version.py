@@ -26,6 +26,9 @@ def bump_org_version() -> int:
         update(OrgState).where(OrgState.id == _ROW_ID).values(version=OrgState.version + 1),
         execution_options={"synchronize_session": False},
     )
+    from irritants.services.snapshot import forget_in_session
+
+    forget_in_session()  # the rest of this transaction sees the new org
     return current_org_version()
 
 

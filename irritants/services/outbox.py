@@ -48,11 +48,13 @@ def add_email(*, template: str, user_id: int, dedupe_key: str, **payload: Any) -
     return message
 
 
-def enqueue_messages(messages: Iterable[OutboxMessage]) -> None:
-    """After commit: hand each message to a job; when Redis is down, the relay catches up."""
+def enqueue_messages(messages: Iterable[OutboxMessage | int]) -> None:
+    """After commit: hand each message (or message id) to a job; when Redis is down, the
+    relay catches up. Ids taken before the commit save reloading each expired row."""
     from irritants import jobs
 
-    for message_id in [message.id for message in messages]:
+    ids = [message if isinstance(message, int) else message.id for message in messages]
+    for message_id in ids:
         jobs.enqueue(jobs.deliver_outbox_message, message_id, job_id=f"outbox-{message_id}")
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from irritants.extensions import db
-from irritants.models import UNRESOLVED, Irritant, Unit
+from irritants.models import UNRESOLVED, Irritant, OrgState, Unit
 from irritants.routing import OrgSnapshot
 from irritants.routing import Unit as RoutingUnit
 from irritants.services.org_version import current_org_version
@@ -88,7 +88,34 @@ def _current() -> CachedOrg:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
-    session.info.pop(_SESSION_KEY, None)
+    # Only when the database transaction ends: every flush opens and closes a
+    # subtransaction, which must not cost another version query (bump_org_version
+    # forgets it itself).
+    if transaction.parent is None:
+        session.info.pop(_SESSION_KEY, None)
+
+
+def version_column() -> Any:
+    """The org version as a scalar subquery, to read along with a request's first query."""
+    return select(OrgState.version).where(OrgState.id == 1).scalar_subquery()
+
+
+def note_version(version: int | None) -> None:
+    """The org version read by this transaction's first query (version_column()): the
+    transaction's first cached_org() then costs no query of its own."""
+    session = db.session()
+    if _SESSION_KEY in session.info:
+        return
+    version = version or 0
+    cached = _cached
+    database = str(db.engine.url)
+    if cached is not None and cached.version == version and cached.database == database:
+        session.info[_SESSION_KEY] = cached
+
+
+def forget_in_session() -> None:
+    """Read the org version again at the next call in this transaction (after a bump)."""
+    db.session().info.pop(_SESSION_KEY, None)
 
 
 def _build(version: int, database: str) -> CachedOrg:
@@ -118,6 +145,21 @@ def _build(version: int, database: str) -> CachedOrg:
         key_of=key_of,
         closed=closed,
     )
+
+
+def unit_keys() -> Mapping[int, str]:
+    """Unit id -> key, without a version query when an org is already cached.
+
+    A unit's key never changes and units are never deleted, so the map of any
+    version is right for the ids it holds; callers fall back to the unit's row
+    for an id it does not know (a unit created since).
+    """
+    remembered = db.session().info.get(_SESSION_KEY)
+    if remembered is None:
+        cached = _cached
+        if cached is not None and cached.database == str(db.engine.url):
+            remembered = cached
+    return (remembered or cached_org()).key_of
 
 
 def load_snapshot() -> OrgSnapshot:

@@ -15,27 +15,24 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from irritants.extensions import db
 from irritants.models import ROLES, ApiToken, PasswordToken, User, utcnow
 from irritants.services.accounts import hash_password, password_problems
-from irritants.services.errors import Conflict, InvalidInput, NotFound, ServiceError
+from irritants.services.errors import InvalidInput, NotFound, ServiceError
 from irritants.services.messages import _
 from irritants.services.org_edit import Page, _page_bounds, get_unit, record
+from irritants.services.text_search import contains_any_case
+from irritants.services.transactions import one_transaction
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 LINK_LIFETIME = timedelta(hours=48)
 LOCALES = ("fr", "en")
@@ -66,24 +63,8 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _transaction(function: Callable[P, R]) -> Callable[P, R]:
-    """Run a public write as one transaction: commit on success, roll back on any error."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = function(*args, **kwargs)
-            db.session.commit()
-        except IntegrityError as error:
-            db.session.rollback()
-            raise Conflict(_("Someone changed this account at the same time; try again.")) \
-                from error
-        except BaseException:
-            db.session.rollback()
-            raise
-        return result
-
-    return wrapper
+_transaction = one_transaction(
+    lambda: _("Someone changed this account at the same time; try again."))
 
 
 def _user(user: User | int) -> User:
@@ -309,9 +290,7 @@ def list_users(query: str = "", *, page: int = 1, per_page: int = 50) -> Page:
     statement = select(User)
     text = (query or "").strip().lower()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(func.lower(User.email).like(pattern, escape="\\"),
-                                        func.lower(User.name).like(pattern, escape="\\")))
+        statement = statement.where(contains_any_case(text, User.email, User.name))
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     users = db.session.scalars(
         statement.options(selectinload(User.unit)).order_by(func.lower(User.email))

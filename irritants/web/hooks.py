@@ -26,12 +26,14 @@ from flask_babel import format_time, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from irritants.extensions import db, limiter, login_manager
 from irritants.models import User
 from irritants.security_log import security_event
+from irritants.services.snapshot import note_version, version_column
 from irritants.web import filters
 from irritants.web.navigation import is_current, nav_items_for, role_label
 from irritants.web.redirects import safe_target
@@ -67,9 +69,14 @@ def load_user(session_id: str) -> User | None:
     user_id, _sep, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # The org version comes along: the page's org snapshot then costs no query.
+    found = db.session.execute(
+        select(User, version_column()).where(User.id == int(user_id))
+    ).first()
+    user = found[0] if found is not None else None
     if user is None or not user.is_active or user.session_version != int(version):
         return None
+    note_version(found[1])
     return user
 
 

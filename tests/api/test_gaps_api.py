@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from irritants.extensions import db as _db
-from irritants.models import Category, GapItem, Irritant, IrritantEvent, Unit
+from irritants.models import GapItem, IrritantEvent
+from tests.irritant_rows import irritant_row
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def token(client: FlaskClient, org: dict[str, Any], email: str) -> dict[str, str]:
-    """The Authorization header of a fresh token for a user of the small org."""
-    password = next(user["password"] for user in org["users"] if user["email"] == email)
-    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
-    assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-def unit_id(key: str) -> int:
-    return _db.session.scalars(select(Unit.id).where(Unit.key == key)).one()
+AuthHeaders = Callable[[str], dict[str, str]]  # tests/api/conftest.py auth_headers
 
 
 def routed(at: datetime, gaps: dict[str, list[tuple[str, str, int | None]]]) -> None:
     """A routing event whose units lacked the given (kind, key, required) items."""
-    irritant = Irritant(
-        category_id=_db.session.scalars(select(Category.id)).first(),
-        severity="low", description="test", origin_unit_id=unit_id(next(iter(gaps))),
-        assignee_id=unit_id("hq"), initial_requirements={}, requirements={},
-        created_at=at, updated_at=at, due_at=at + timedelta(days=7),
-    )  # fmt: skip
-    _db.session.add(irritant)
-    _db.session.flush()
+    irritant = irritant_row(next(iter(gaps)), at, requirements={})
     event = IrritantEvent(irritant_id=irritant.id, type="routed", at=at, gaps=[])
     _db.session.add(event)
     _db.session.flush()
@@ -65,11 +48,11 @@ def history(org: dict[str, Any]) -> None:
 
 
 def test_a_director_gets_both_aggregations_of_the_period(
-    client: FlaskClient, org: dict[str, Any], history: None
+    client: FlaskClient, auth_headers: AuthHeaders, history: None
 ) -> None:
     response = client.get(
         "/api/v1/gaps?since=2024-01-01T00:00:00Z&until=2024-01-03T00:00:00Z",
-        headers=token(client, org, "director@example.com"),
+        headers=auth_headers("director@example.com"),
     )
 
     assert response.status_code == 200
@@ -95,9 +78,9 @@ def test_a_director_gets_both_aggregations_of_the_period(
 
 
 def test_an_admin_sees_everything_without_a_period(
-    client: FlaskClient, org: dict[str, Any], history: None
+    client: FlaskClient, auth_headers: AuthHeaders, history: None
 ) -> None:
-    response = client.get("/api/v1/gaps", headers=token(client, org, "admin@example.com"))
+    response = client.get("/api/v1/gaps", headers=auth_headers("admin@example.com"))
 
     assert response.status_code == 200
     body = response.get_json()
@@ -111,20 +94,20 @@ def test_an_admin_sees_everything_without_a_period(
 
 
 def test_a_lead_gets_the_gaps_recorded_by_units_of_their_subtree(
-    client: FlaskClient, org: dict[str, Any], history: None
+    client: FlaskClient, auth_headers: AuthHeaders, history: None
 ) -> None:
     response = client.get("/api/v1/gaps?until=2024-01-04T00:00:00Z",
-                          headers=token(client, org, "lead.north@example.com"))  # fmt: skip
+                          headers=auth_headers("lead.north@example.com"))  # fmt: skip
 
     assert response.status_code == 200
     assert [entry["unit"] for entry in response.get_json()["by_unit"]] == ["lille", "north"]
 
 
 def test_a_time_without_an_offset_is_utc_and_until_is_excluded(
-    client: FlaskClient, org: dict[str, Any], history: None
+    client: FlaskClient, auth_headers: AuthHeaders, history: None
 ) -> None:
     response = client.get("/api/v1/gaps?since=2024-01-03T00:00:00&until=2024-01-04T00:00:00",
-                          headers=token(client, org, "director@example.com"))  # fmt: skip
+                          headers=auth_headers("director@example.com"))  # fmt: skip
 
     assert response.get_json()["by_unit"] == [
         {"unit": "marseille", "routings": 1, "competencies": {},
@@ -136,9 +119,9 @@ def test_a_time_without_an_offset_is_utc_and_until_is_excluded(
 
 
 def test_an_agent_is_refused_with_403(
-    client: FlaskClient, org: dict[str, Any], history: None
+    client: FlaskClient, auth_headers: AuthHeaders, history: None
 ) -> None:
-    response = client.get("/api/v1/gaps", headers=token(client, org, "agent.lille@example.com"))
+    response = client.get("/api/v1/gaps", headers=auth_headers("agent.lille@example.com"))
 
     assert response.status_code == 403
 
@@ -153,18 +136,18 @@ def test_no_token_gets_401(client: FlaskClient, org: dict[str, Any]) -> None:
      ("period=q1", "period")],
 )  # fmt: skip
 def test_bad_query_parameters_get_422_naming_them(
-    client: FlaskClient, org: dict[str, Any], query: str, field: str
+    client: FlaskClient, auth_headers: AuthHeaders, query: str, field: str
 ) -> None:
     response = client.get(f"/api/v1/gaps?{query}",
-                          headers=token(client, org, "director@example.com"))  # fmt: skip
+                          headers=auth_headers("director@example.com"))  # fmt: skip
 
     assert response.status_code == 422
     assert list(response.get_json()["errors"]) == [field]
 
 
-def test_until_before_since_gets_422(client: FlaskClient, org: dict[str, Any]) -> None:
+def test_until_before_since_gets_422(client: FlaskClient, auth_headers: AuthHeaders) -> None:
     response = client.get("/api/v1/gaps?since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z",
-                          headers={**token(client, org, "director@example.com"),
+                          headers={**auth_headers("director@example.com"),
                                    "Accept-Language": "en"})  # fmt: skip
 
     assert response.status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,35 +11,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from irritants.extensions import db as _db
-from irritants.models import Category, Irritant, Unit, WhatIfRun
+from irritants.models import WhatIfRun
+from tests.irritant_rows import irritant_row
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
+AuthHeaders = Callable[[str], dict[str, str]]  # tests/api/conftest.py auth_headers
 GRANT = {"unit": "lille", "grant_tools": ["refund-terminal"], "grant_competencies": [],
          "set_authorities": {}}  # fmt: skip
-
-
-def token(client: FlaskClient, org: dict[str, Any], email: str) -> dict[str, str]:
-    """The Authorization header of a fresh token for a user of the small org."""
-    password = next(user["password"] for user in org["users"] if user["email"] == email)
-    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
-    assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-def unit_id(key: str) -> int:
-    return _db.session.scalars(select(Unit.id).where(Unit.key == key)).one()
 
 
 def logged(origin: str, refund: int, at: datetime) -> None:
     """A faulty product logged at `at` with that refund amount (requirements at logging)."""
     requirements = {"competencies": ["product"], "authorities": {"refund": refund},
                     "tools": ["refund-terminal"]}  # fmt: skip
-    _db.session.add(Irritant(
-        category_id=_db.session.scalars(select(Category.id)).first(),
-        severity="low", description="test", origin_unit_id=unit_id(origin),
-        assignee_id=unit_id("hq"), initial_requirements=requirements,
-        requirements=requirements, created_at=at, updated_at=at, due_at=at + timedelta(days=7),
-    ))  # fmt: skip
+    irritant_row(origin, at, requirements)
     _db.session.commit()
 
 
@@ -52,15 +38,15 @@ def quarter(org: dict[str, Any]) -> None:
     logged("lille", 80, datetime(2024, 4, 1, tzinfo=UTC))  # at until: left out
 
 
-def post(client: FlaskClient, org: dict[str, Any], body: Any,
+def post(client: FlaskClient, auth_headers: AuthHeaders, body: Any,
          email: str = "director@example.com") -> Any:  # fmt: skip
-    return client.post("/api/v1/whatif", json=body, headers=token(client, org, email))
+    return client.post("/api/v1/whatif", json=body, headers=auth_headers(email))
 
 
 def test_a_director_gets_exactly_the_six_figures(
-    client: FlaskClient, org: dict[str, Any], quarter: None
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None
 ) -> None:
-    response = post(client, org, {"changes": [GRANT], "since": "2024-01-01T00:00:00Z",
+    response = post(client, auth_headers, {"changes": [GRANT], "since": "2024-01-01T00:00:00Z",
                                   "until": "2024-04-01T00:00:00Z"})  # fmt: skip
 
     assert response.status_code == 200
@@ -76,9 +62,9 @@ def test_a_director_gets_exactly_the_six_figures(
 
 
 def test_without_a_period_every_irritant_is_replayed_and_null_means_unlimited(
-    client: FlaskClient, org: dict[str, Any], quarter: None
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None
 ) -> None:
-    response = post(client, org, {"changes": [
+    response = post(client, auth_headers, {"changes": [
         {"unit": "lille", "grant_tools": ["refund-terminal"], "set_authorities": {"refund": None}},
     ]})  # fmt: skip
 
@@ -94,9 +80,9 @@ def test_without_a_period_every_irritant_is_replayed_and_null_means_unlimited(
 
 
 def test_a_period_without_irritants_gives_zeros(
-    client: FlaskClient, org: dict[str, Any], quarter: None
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None
 ) -> None:
-    response = post(client, org, {"changes": [GRANT], "since": "2030-01-01T00:00:00Z"})
+    response = post(client, auth_headers, {"changes": [GRANT], "since": "2030-01-01T00:00:00Z"})
 
     assert response.status_code == 200
     assert response.get_json() == {
@@ -109,9 +95,9 @@ def test_a_period_without_irritants_gives_zeros(
     "email", ["admin@example.com", "lead.north@example.com", "agent.lille@example.com"]
 )
 def test_anyone_but_a_director_gets_403(
-    client: FlaskClient, org: dict[str, Any], quarter: None, email: str
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None, email: str
 ) -> None:
-    assert post(client, org, {"changes": [GRANT]}, email).status_code == 403
+    assert post(client, auth_headers, {"changes": [GRANT]}, email).status_code == 403
 
 
 def test_no_token_gets_401(client: FlaskClient, org: dict[str, Any]) -> None:
@@ -145,20 +131,20 @@ def test_no_token_gets_401(client: FlaskClient, org: dict[str, Any]) -> None:
     ],
 )  # fmt: skip
 def test_bad_input_gets_422_with_dotted_field_paths(
-    client: FlaskClient, org: dict[str, Any], body: Any, fields: list[str]
+    client: FlaskClient, auth_headers: AuthHeaders, body: Any, fields: list[str]
 ) -> None:
-    response = post(client, org, body)
+    response = post(client, auth_headers, body)
 
     assert response.status_code == 422
     assert sorted(response.get_json()["errors"]) == fields
 
 
 def test_an_unknown_unit_is_named_in_the_message_in_french_by_default(
-    client: FlaskClient, org: dict[str, Any]
+    client: FlaskClient, auth_headers: AuthHeaders
 ) -> None:
-    french = post(client, org, {"changes": [{"unit": "atlantis"}]})
+    french = post(client, auth_headers, {"changes": [{"unit": "atlantis"}]})
     english = client.post("/api/v1/whatif", json={"changes": [{"unit": "atlantis"}]},
-                          headers={**token(client, org, "director@example.com"),
+                          headers={**auth_headers("director@example.com"),
                                    "Accept-Language": "en"})  # fmt: skip
 
     assert french.get_json() == {"errors": {"changes.0.unit": ["Unité 'atlantis' inconnue."]}}
@@ -166,9 +152,9 @@ def test_an_unknown_unit_is_named_in_the_message_in_french_by_default(
 
 
 def test_a_background_run_answers_202_then_its_progress_and_figures(
-    client: FlaskClient, org: dict[str, Any], quarter: None
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None
 ) -> None:
-    headers = token(client, org, "director@example.com")
+    headers = auth_headers("director@example.com")
 
     started = client.post("/api/v1/whatif/runs", headers=headers,
                           json={"changes": [GRANT], "until": "2024-04-01T00:00:00Z"})  # fmt: skip
@@ -190,18 +176,17 @@ def test_a_background_run_answers_202_then_its_progress_and_figures(
 
 
 def test_a_run_is_for_directors_and_someone_elses_is_not_found(
-    client: FlaskClient, org: dict[str, Any], quarter: None
+    client: FlaskClient, auth_headers: AuthHeaders, quarter: None
 ) -> None:
     started = client.post("/api/v1/whatif/runs", json={"changes": [GRANT]},
-                          headers=token(client, org, "director@example.com"))  # fmt: skip
+                          headers=auth_headers("director@example.com"))  # fmt: skip
 
-    admin = client.get(started.headers["Location"], headers=token(client, org,
-                                                                  "admin@example.com"))
+    admin = client.get(started.headers["Location"], headers=auth_headers("admin@example.com"))
     missing = client.get("/api/v1/whatif/runs/999999",
-                         headers=token(client, org, "director@example.com"))  # fmt: skip
+                         headers=auth_headers("director@example.com"))  # fmt: skip
     assert (admin.status_code, missing.status_code) == (403, 404)
     refused = client.post("/api/v1/whatif/runs", json={"changes": [GRANT]},
-                          headers=token(client, org, "lead.north@example.com"))  # fmt: skip
+                          headers=auth_headers("lead.north@example.com"))  # fmt: skip
     assert refused.status_code == 403
     assert _db.session.scalar(select(func.count()).select_from(WhatIfRun)) == 1
 

@@ -35,12 +35,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from irritants.extensions import db as _db
+from irritants.jobs import QUEUE_NAME
 from irritants.models import Category, Irritant, IrritantEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ON_CI = os.environ.get("CI") == "true"
-QUEUE = "irritants"
+QUEUE = QUEUE_NAME  # the app's RQ queue (irritants.jobs)
 # Environment variables of the test run that must not leak into the processes under test.
 _PRIVATE = ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "TEST_REDIS_URL", "SECRET_KEY",
             "IRRITANTS_ENV", "MAIL_SERVER", "MAIL_PORT", "MAIL_BACKEND", "SLA_SWEEP_SECONDS")

@@ -53,6 +53,7 @@ CATEGORY = "rude-service"
 IDENTITIES = ["agent.lille@example.com", "agent.marseille@example.com",
               "lead.north@example.com", "director@example.com"]
 DRAIN = """
+from datetime import timedelta
 from irritants.jobs import app_context
 from irritants.models import utcnow
 from irritants.services.outbox import LEASE, deliver_pending, pending_count
@@ -131,6 +132,7 @@ class Nemesis:
         self.faults: list[dict[str, Any]] = []
         self.redis_down: list[tuple[Any, Any]] = []
         self.errors: list[str] = []
+        self.worker_exits = 0  # rq workers found dead before the nemesis killed them
 
     def new_worker(self) -> Any:
         self.workers += 1
@@ -151,6 +153,7 @@ class Nemesis:
                     back = wait_until(lambda: self.redis.client().ping(), 15)
                     self.redis_down.append((at, utcnow()))
                 elif kind == "rq worker":
+                    self.worker_exits += not self.worker.alive()
                     self.worker.kill()
                     time.sleep(3)
                     self.worker = self.new_worker()
@@ -177,6 +180,7 @@ class Nemesis:
         if not self.redis.alive():
             self.redis.start()
         if not self.worker.alive():
+            self.worker_exits += 1
             self.worker = self.new_worker()
 
 
@@ -231,6 +235,9 @@ def test_acknowledged_irritants_survive_redis_worker_and_web_crashes_and_sla_hol
     last_sweep = services.flask("sla", "sweep")
     assert last_sweep.returncode == 0, last_sweep.stderr
     nemesis.worker.stop(timeout=15)
+    db.session.rollback()
+    sent_by_jobs = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.done_at.is_not(None)))
     drain = services.run([sys.executable, "-c", DRAIN], REDIS_URL=redis.url)
     assert drain.returncode == 0, drain.stderr
 
@@ -279,13 +286,16 @@ def test_acknowledged_irritants_survive_redis_worker_and_web_crashes_and_sla_hol
         "left_overdue": len(findings["left_overdue"]),
         "max_recovery_s": recoveries,
         "sweeper_runs": sweeper.runs, "outbox_pending": pending,
+        "emails_sent_by_rq_jobs": sent_by_jobs,
         "rq_workers_started": nemesis.workers,
+        "rq_worker_exited_by_itself": nemesis.worker_exits,
     })
 
     context = services.logs()
     assert nemesis.errors == [], nemesis.errors
     assert sweeper.failures == [], sweeper.failures[:2]
     assert len(acked) > 0, context
+    assert sent_by_jobs > 0, context  # RQ took part (not only the sweeper and the drain)
     if SECONDS >= 3 * (FAULT_EVERY + 4):  # long enough for every kind of fault
         assert {fault["kind"] for fault in nemesis.faults} == {"redis", "rq worker",
                                                                 "gunicorn worker"}

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 from tests.faults.conftest import ROOT, PostgresCluster, Services, api_token, utcnow
 
@@ -138,3 +139,35 @@ def test_a_postgres_restart_gives_clean_503s_and_the_pool_recovers(
     assert recovery <= RECOVERY_LIMIT
     assert late_failures == []
     assert acked <= stored
+
+
+def test_a_database_error_inside_a_request_is_a_clean_503_on_the_api_and_the_pages(
+    client: FlaskClient, org: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same answer in-process, whatever the database: what R7 sees, without a cluster."""
+    from sqlalchemy.exc import OperationalError
+
+    from irritants.services import queues
+    from tests.web.conftest import sign_in
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT secret FROM irritant", {},
+                               ConnectionError("server closed the connection unexpectedly"))
+
+    passwords = {user["email"]: user["password"] for user in org["users"]}
+    token = client.post("/api/v1/tokens", json={"email": "director@example.com",
+                                                "password": passwords["director@example.com"]}
+                        ).get_json()["token"]
+    monkeypatch.setattr(queues, "visible_irritants", unreachable)
+    monkeypatch.setattr(queues, "queue_for", unreachable)
+
+    api = client.get("/api/v1/irritants", headers={"Authorization": f"Bearer {token}"})
+    sign_in(client, "director@example.com", passwords["director@example.com"])
+    page = client.get("/queue?unit=hq")
+
+    assert (api.status_code, api.headers["Retry-After"]) == (503, "5")
+    assert api.get_json() == {"code": 503, "status": "Service Unavailable", "message":
+                              "The service is temporarily unavailable; try again in a few "
+                              "seconds."}
+    assert (page.status_code, page.headers["Retry-After"]) == (503, "5")
+    assert not any(text in page.get_data(as_text=True) for text in LEAKS + ("secret",))

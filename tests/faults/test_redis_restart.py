@@ -16,12 +16,14 @@ exactly once per level, never before its due time, and nothing is left overdue.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
@@ -167,3 +169,34 @@ def test_after_a_redis_restart_the_db_sweeper_escalates_every_overdue_irritant_o
     assert findings["left_overdue"] == [], findings["left_overdue"]
     # Both batches fell due during the run: every irritant was escalated at least once.
     assert findings["escalations"] >= 2 * BATCH
+
+
+def test_with_redis_killed_signing_in_and_creating_tokens_still_work_and_are_still_throttled(
+    services: Services, org: dict[str, Any]
+) -> None:
+    """The rate limits of sign-in and token creation live in Redis (RATELIMIT_STORAGE_URI):
+    Redis down must neither fail these requests (R1, ASVS V16.5.2) nor lift the throttle."""
+    redis = services.redis()
+    gunicorn = services.gunicorn(REDIS_URL=redis.url, LOGIN_RATE_LIMIT="5 per minute")
+    passwords = {user["email"]: user["password"] for user in org["users"]}
+    agent = {"email": "agent.lille@example.com", "password": passwords["agent.lille@example.com"]}
+    with httpx.Client(base_url=gunicorn.url, timeout=20) as http:
+        assert http.post("/api/v1/tokens", json=agent).status_code == 201
+
+        redis.kill()
+        started = time.monotonic()
+        token = http.post("/api/v1/tokens", json=agent)
+        form = http.get("/auth/login")
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text) or \
+            re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf, form.text[:2000]
+        page = http.post("/auth/login", data={**agent, "csrf_token": csrf.group(1)})
+        seconds = time.monotonic() - started
+        # Each gunicorn worker throttles in its own memory: 2 workers x 5 attempts at most.
+        wrong = [http.post("/api/v1/tokens", json={**agent, "password": "wrong"}).status_code
+                 for _ in range(12)]
+
+    assert token.status_code == 201, token.text
+    assert page.status_code == 302, page.text[:500]
+    assert seconds < 3
+    assert 429 in wrong, wrong

@@ -42,6 +42,24 @@ def sent_mail(app: Any) -> Iterator[list[Any]]:
     state.outbox = []
 
 
+@pytest.fixture
+def rq_app(app: Any, db: Any, redis_url: str) -> Iterator[Any]:
+    """The app pointed at the test Redis (its own database, emptied before and after);
+    yields the Redis connection."""
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    if connection.connection_pool.connection_kwargs.get("db", 0) == 0:
+        pytest.skip("TEST_REDIS_URL must name a Redis database other than 0")
+    connection.flushdb()
+    app.config["REDIS_URL"] = redis_url
+    try:
+        yield connection
+    finally:
+        app.config["REDIS_URL"] = None
+        connection.flushdb()
+
+
 LIFECYCLE_TABLES = (Irritant, IrritantEvent, GapItem, OutboxMessage, Notification, Attachment)
 
 

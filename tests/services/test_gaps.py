@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from irritants.extensions import db as _db
-from irritants.models import Category, GapItem, Irritant, IrritantEvent, Unit, User
+from irritants.models import GapItem, Irritant, IrritantEvent, User
 from irritants.services.errors import InvalidInput, NotAllowed
 from irritants.services.insights import gap_ledger, gaps_report
+from tests.irritant_rows import irritant_row
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2024, 4, 1, tzinfo=UTC)
@@ -54,28 +55,10 @@ def user(email: str) -> User:
     return _db.session.scalars(select(User).where(User.email == email)).one()
 
 
-def unit_id(key: str) -> int:
-    return _db.session.scalars(select(Unit.id).where(Unit.key == key)).one()
-
-
 def new_irritant(origin: str, at: datetime, requirements: dict[str, Any] | None = None) -> Irritant:
-    """An irritant row as intake would leave it (routing itself is not under test here)."""
-    requirements = requirements or {"competencies": ["service"], "authorities": {}, "tools": []}
-    irritant = Irritant(
-        category_id=_db.session.scalars(select(Category.id)).first(),
-        severity="low",
-        description="test",
-        origin_unit_id=unit_id(origin),
-        assignee_id=unit_id("hq"),
-        initial_requirements=requirements,
-        requirements=requirements,
-        created_at=at,
-        updated_at=at,
-        due_at=at + timedelta(days=7),
-    )
-    _db.session.add(irritant)
-    _db.session.flush()
-    return irritant
+    """An irritant row as intake would leave it."""
+    return irritant_row(origin, at, requirements or {"competencies": ["service"],
+                                                     "authorities": {}, "tools": []})
 
 
 def record_routing(

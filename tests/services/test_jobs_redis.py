@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from redis import Redis
@@ -19,21 +17,6 @@ from irritants.services.intake import log_irritant
 pytestmark = pytest.mark.redis
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def rq_app(app: Any, db: Any, redis_url: str) -> Iterator[Redis]:
-    """The app pointed at the test Redis (its own database, emptied before and after)."""
-    connection = Redis.from_url(redis_url)
-    if connection.connection_pool.connection_kwargs.get("db", 0) == 0:
-        pytest.skip("TEST_REDIS_URL must name a Redis database other than 0")
-    connection.flushdb()
-    app.config["REDIS_URL"] = redis_url
-    try:
-        yield connection
-    finally:
-        app.config["REDIS_URL"] = None
-        connection.flushdb()
 
 
 def work(connection: Redis) -> None:

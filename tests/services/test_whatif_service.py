@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from irritants import routing
 from irritants.extensions import db as _db
-from irritants.models import Category, Irritant, Unit, User, WhatIfRun
+from irritants.models import User, WhatIfRun
 from irritants.services import insights
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.insights import (
@@ -18,6 +18,7 @@ from irritants.services.insights import (
     start_whatif_run,
     whatif_run_status,
 )
+from tests.irritant_rows import irritant_row, unit_id
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2024, 4, 1, tzinfo=UTC)
@@ -26,10 +27,6 @@ GRANT_LILLE_TERMINAL = [{"unit": "lille", "grant_tools": ["refund-terminal"]}]
 
 def user(email: str) -> User:
     return _db.session.scalars(select(User).where(User.email == email)).one()
-
-
-def unit_id(key: str) -> int:
-    return _db.session.scalars(select(Unit.id).where(Unit.key == key)).one()
 
 
 def faulty(amount: int | float) -> dict[str, Any]:
@@ -43,20 +40,9 @@ RUDE = {"competencies": ["service"], "authorities": {}, "tools": []}
 
 def logged(origin: str, requirements: dict[str, Any], at: datetime) -> int:
     """An irritant row logged at `at` (its assignee today is irrelevant to a replay)."""
-    irritant = Irritant(
-        category_id=_db.session.scalars(select(Category.id)).first(),
-        severity="low",
-        description="test",
-        origin_unit_id=unit_id(origin),
-        assignee_id=unit_id("hq"),
-        initial_requirements=requirements,
-        # Escalations may have added needs since: the replay must not read these.
-        requirements={"competencies": ["policy"], "authorities": {}, "tools": ["nothing"]},
-        created_at=at,
-        updated_at=at,
-        due_at=at + timedelta(days=3),
-    )
-    _db.session.add(irritant)
+    # Escalations may have added needs since: the replay must not read these.
+    irritant = irritant_row(origin, at, requirements, {"competencies": ["policy"],
+                                                       "authorities": {}, "tools": ["nothing"]})
     _db.session.commit()
     return irritant.id
 
@@ -392,34 +378,24 @@ def test_irritants_logged_then_escalated_replay_their_requirements_at_logging(
 
 @pytest.mark.redis
 def test_a_run_queued_on_redis_waits_then_a_worker_replays_it(
-    app: Any, quarter: dict[str, int], redis_url: str
+    quarter: dict[str, int], rq_app: Any
 ) -> None:
-    from redis import Redis
     from rq import Queue, SimpleWorker
 
     from irritants import jobs
 
-    connection = Redis.from_url(redis_url)
-    if connection.connection_pool.connection_kwargs.get("db", 0) == 0:
-        pytest.skip("TEST_REDIS_URL must name a Redis database other than 0")
-    connection.flushdb()
-    app.config["REDIS_URL"] = redis_url
-    try:
-        director = user("director@example.com")
-        run = start_whatif_run(actor=director, changes=GRANT_LILLE_TERMINAL, until=UNTIL)
-        queue = Queue(jobs.QUEUE_NAME, connection=connection)
-        assert queue.job_ids == [f"whatif-{run.id}"]
-        assert (run.status, run.progress, run.total) == ("pending", 0, 6)
+    director = user("director@example.com")
+    run = start_whatif_run(actor=director, changes=GRANT_LILLE_TERMINAL, until=UNTIL)
+    queue = Queue(jobs.QUEUE_NAME, connection=rq_app)
+    assert queue.job_ids == [f"whatif-{run.id}"]
+    assert (run.status, run.progress, run.total) == ("pending", 0, 6)
 
-        SimpleWorker([queue], connection=connection).work(burst=True)
+    SimpleWorker([queue], connection=rq_app).work(burst=True)
 
-        _db.session.expire_all()
-        done = whatif_run_status(run.id, actor=director)
-        assert (done.status, done.progress, done.total) == ("done", 6, 6)
-        assert done.result["changed_assignee"] == 3
-    finally:
-        app.config["REDIS_URL"] = None
-        connection.flushdb()
+    _db.session.expire_all()
+    done = whatif_run_status(run.id, actor=director)
+    assert (done.status, done.progress, done.total) == ("done", 6, 6)
+    assert done.result["changed_assignee"] == 3
 
 
 def test_a_run_saves_its_progress_after_each_page_of_irritants(

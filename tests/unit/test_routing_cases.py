@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from irritants.routing import OrgSnapshot, Requirements, Unit, route
+from tests.unit.small_org import FIXTURES, needs_at_logging, small_units
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ORG = json.loads((FIXTURES / "org-small.json").read_text(encoding="utf-8"))
 CASES = json.loads((FIXTURES / "org-small-cases.json").read_text(encoding="utf-8"))["cases"]
-
-
-def unit_from_json(data: dict[str, Any]) -> Unit:
-    """A Unit from routing.md's import format."""
-    return Unit(
-        key=data["key"],
-        name=data["name"],
-        parent=data["parent"],
-        competencies=frozenset(data["competencies"]),
-        authorities=data["authorities"],
-        tools=frozenset(data["tools"]),
-    )
-
-
-def requirements_at_logging(
-    category: dict[str, Any], amount: int | float | Decimal
-) -> Requirements:
-    """routing.md: the category's competency, authority with the amount, and tools."""
-    return Requirements.for_category(
-        category["competency"], category.get("authority"), amount, category["tools"]
-    )
 
 
 @pytest.fixture(scope="module")
 def org() -> OrgSnapshot:
-    return OrgSnapshot.build(unit_from_json(unit) for unit in ORG["units"])
+    return OrgSnapshot.build(small_units())
 
 
 def case_id(number: int, case: dict[str, Any]) -> str:
@@ -51,8 +28,7 @@ def case_id(number: int, case: dict[str, Any]) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[case_id(n, case) for n, case in enumerate(CASES)])
 def test_shared_case_routes_exactly_as_documented(org: OrgSnapshot, case: dict[str, Any]) -> None:
     given, expect = case["given"], case["expect"]
-    categories = {category["key"]: category for category in ORG["categories"]}
-    needs = requirements_at_logging(categories[given["category"]], given.get("amount", 0))
+    needs = needs_at_logging(given["category"], given.get("amount", 0))
     if "added_needs" in given:
         needs = needs.combined_with(Requirements.from_dict(given["added_needs"]))
 
@@ -75,13 +51,8 @@ def test_shared_case_routes_exactly_as_documented(org: OrgSnapshot, case: dict[s
 # -- the engine's edges on the small org -------------------------------------------
 
 
-def needs_for(category_key: str, amount: int | Decimal = 0) -> Requirements:
-    categories = {category["key"]: category for category in ORG["categories"]}
-    return requirements_at_logging(categories[category_key], amount)
-
-
 def test_origin_at_root_routed_down_records_the_roots_gap(org: OrgSnapshot) -> None:
-    assignment = route(org, "hq", needs_for("app-bug"))
+    assignment = route(org, "hq", needs_at_logging("app-bug"))
 
     assert assignment.to_dict() == {
         "assignee": "digital",
@@ -99,7 +70,8 @@ def test_origin_at_root_routed_down_records_the_roots_gap(org: OrgSnapshot) -> N
 
 
 def test_requirement_nobody_has_heard_of_is_unroutable_to_root(org: OrgSnapshot) -> None:
-    needs = needs_for("rude-service").combined_with(Requirements(tools=frozenset({"teleporter"})))
+    needs = needs_at_logging("rude-service").combined_with(
+        Requirements(tools=frozenset({"teleporter"})))
 
     assignment = route(org, "roubaix", needs)
 
@@ -123,14 +95,15 @@ def test_unknown_authority_is_reported_without_a_limit(org: OrgSnapshot) -> None
 
 
 def test_excluded_units_the_org_does_not_know_are_ignored(org: OrgSnapshot) -> None:
-    assignment = route(org, "lille", needs_for("rude-service"), excluded=frozenset({"ghost"}))
+    assignment = route(org, "lille", needs_at_logging("rude-service"),
+                       excluded=frozenset({"ghost"}))
 
     assert assignment.rank == (0, 0, 0, "lille")
 
 
 def test_unknown_origin_raises_key_error(org: OrgSnapshot) -> None:
     with pytest.raises(KeyError, match="atlantis"):
-        route(org, "atlantis", needs_for("rude-service"))
+        route(org, "atlantis", needs_at_logging("rude-service"))
 
 
 def test_open_load_function_is_asked_only_for_the_tied_units(org: OrgSnapshot) -> None:
@@ -141,7 +114,7 @@ def test_open_load_function_is_asked_only_for_the_tied_units(org: OrgSnapshot) -
         return {"lille": 3, "roubaix": 3}
 
     assignment = route(
-        org, "north", needs_for("rude-service"), open_load, excluded=frozenset({"north"})
+        org, "north", needs_at_logging("rude-service"), open_load, excluded=frozenset({"north"})
     )
 
     assert asked == [["lille", "roubaix"]]
@@ -151,7 +124,7 @@ def test_open_load_function_is_asked_only_for_the_tied_units(org: OrgSnapshot) -
 def test_decimal_and_float_amounts_come_back_unconverted(org: OrgSnapshot) -> None:
     amount = Decimal("300.50")
 
-    assignment = route(org, "lille", needs_for("late-delivery", amount))
+    assignment = route(org, "lille", needs_at_logging("late-delivery", amount))
 
     assert assignment.assignee == "cs"
     assert assignment.gaps[1].missing_authorities == {
@@ -194,10 +167,6 @@ def test_requirements_at_logging_default_the_amount_to_zero() -> None:
 
 
 # -- the snapshot ------------------------------------------------------------------------
-
-
-def small_units() -> list[Unit]:
-    return [unit_from_json(unit) for unit in ORG["units"]]
 
 
 def test_tree_queries_on_the_small_org(org: OrgSnapshot) -> None:

@@ -3,16 +3,10 @@ open_load breaks ties between units equally near the origin (routing.md)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from irritants.routing import Assignment, OrgSnapshot, Requirements, Unit, route
-
-ORG = json.loads(
-    (Path(__file__).resolve().parents[1] / "fixtures" / "org-small.json").read_text("utf-8")
-)
-CATEGORIES = {category["key"]: category for category in ORG["categories"]}
+from irritants.routing import Assignment, OrgSnapshot, Requirements, route
+from tests.unit.small_org import needs_at_logging, small_units
 
 
 @dataclass
@@ -39,11 +33,7 @@ class Desk:
         return load
 
     def log(self, origin: str, category: str, amount: int = 0) -> tuple[int, Assignment]:
-        spec = CATEGORIES[category]
-        needs = Requirements.for_category(
-            spec["competency"], spec.get("authority"), amount, spec["tools"]
-        )
-        self.irritants.append(Irritant(origin, needs))
+        self.irritants.append(Irritant(origin, needs_at_logging(category, amount)))
         return len(self.irritants) - 1, self._route(self.irritants[-1])
 
     def escalate(self, number: int, lacking: Requirements | None = None) -> Assignment:
@@ -67,18 +57,7 @@ class Desk:
 
 
 def desk() -> Desk:
-    units = [
-        Unit(
-            unit["key"],
-            unit["name"],
-            unit["parent"],
-            frozenset(unit["competencies"]),
-            unit["authorities"],
-            frozenset(unit["tools"]),
-        )
-        for unit in ORG["units"]
-    ]
-    return Desk(OrgSnapshot.build(units))
+    return Desk(OrgSnapshot.build(small_units()))
 
 
 def test_stores_of_a_region_share_its_escalated_complaints_by_open_load() -> None:

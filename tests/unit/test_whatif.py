@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from irritants.routing import (
@@ -12,46 +9,24 @@ from irritants.routing import (
     OrgSnapshot,
     ReplayCase,
     Requirements,
-    Unit,
     apply_changes,
     replay,
     route,
 )
-
-ORG = json.loads(
-    (Path(__file__).resolve().parents[1] / "fixtures" / "org-small.json").read_text("utf-8")
-)
-CATEGORIES = {category["key"]: category for category in ORG["categories"]}
-
-
-def at_logging(category: str, amount: int = 0) -> Requirements:
-    spec = CATEGORIES[category]
-    return Requirements.for_category(
-        spec["competency"], spec.get("authority"), amount, spec["tools"]
-    )
+from tests.unit.small_org import needs_at_logging, small_units
 
 
 @pytest.fixture(scope="module")
 def org() -> OrgSnapshot:
-    return OrgSnapshot.build(
-        Unit(
-            unit["key"],
-            unit["name"],
-            unit["parent"],
-            frozenset(unit["competencies"]),
-            unit["authorities"],
-            frozenset(unit["tools"]),
-        )
-        for unit in ORG["units"]
-    )
+    return OrgSnapshot.build(small_units())
 
 
 def period() -> list[ReplayCase]:
     return [
-        ReplayCase(1, "lille", at_logging("faulty-product", 80)),  # roubaix, distance 2
-        ReplayCase(2, "lille", at_logging("rude-service")),  # lille itself, 0
-        ReplayCase(3, "marseille", at_logging("app-bug")),  # digital, 4
-        ReplayCase(4, "nice", at_logging("faulty-product", 200)),  # unroutable: depth 3
+        ReplayCase(1, "lille", needs_at_logging("faulty-product", 80)),  # roubaix, distance 2
+        ReplayCase(2, "lille", needs_at_logging("rude-service")),  # lille itself, 0
+        ReplayCase(3, "marseille", needs_at_logging("app-bug")),  # digital, 4
+        ReplayCase(4, "nice", needs_at_logging("faulty-product", 200)),  # unroutable: depth 3
     ]
 
 
@@ -117,7 +92,8 @@ def test_an_empty_period_reports_zeros(org: OrgSnapshot) -> None:
 
 
 def test_replay_ignores_open_load_and_ties_go_to_the_smallest_key(org: OrgSnapshot) -> None:
-    cases = [ReplayCase(number, "cs", at_logging("faulty-product", 100)) for number in range(3)]
+    cases = [ReplayCase(number, "cs", needs_at_logging("faulty-product", 100))
+             for number in range(3)]
 
     report = replay(org, [Change("roubaix", set_authorities={"refund": 50})], cases)
 
@@ -129,7 +105,7 @@ def test_replay_matches_route_with_zero_loads(org: OrgSnapshot) -> None:
     change = Change("north", grant_tools=frozenset({"refund-terminal", "carrier-portal"}))
     changed = apply_changes(org, [change])
     cases = [
-        ReplayCase(number, origin, at_logging(category, amount))
+        ReplayCase(number, origin, needs_at_logging(category, amount))
         for number, (origin, category, amount) in enumerate(
             [("lille", "late-delivery", 40), ("roubaix", "faulty-product", 300),
              ("nice", "billing-error", 20), ("north-bo", "faulty-product", 10)]
@@ -161,7 +137,7 @@ def test_changes_leave_the_original_snapshot_untouched(org: OrgSnapshot) -> None
     assert changed.unit("lille").tools == frozenset({"pos", "wms"})
     assert changed.unit("lille").competencies == frozenset({"product", "service", "delivery"})
     assert changed.unit("lille").authorities == {"gesture": 999, "refund": 150}
-    assert route(org, "lille", at_logging("late-delivery", 500)).assignee == "cs"
+    assert route(org, "lille", needs_at_logging("late-delivery", 500)).assignee == "cs"
     assert route(changed, "lille", Requirements(authorities={"gesture": 500})).assignee == "lille"
 
 
@@ -172,7 +148,8 @@ def test_a_change_naming_an_unknown_unit_raises_key_error(org: OrgSnapshot) -> N
 
 def test_progress_is_reported_with_the_cases_done(org: OrgSnapshot) -> None:
     seen: list[int] = []
-    cases = (ReplayCase(number, "lille", at_logging("rude-service")) for number in range(25_001))
+    cases = (ReplayCase(number, "lille", needs_at_logging("rude-service"))
+             for number in range(25_001))
 
     report = replay(org, [], cases, progress=seen.append)
 

@@ -2,9 +2,10 @@
 
 HOW TO ADD A ROUTE: add one row per (endpoint, method) to ROUTE_RULES below, with the
 path to request and the status expected for (anonymous, agent, lead, director, admin),
-through `expect(...)`. The roles are those of tests/web/conftest.py ROLE_EMAILS
-(agent.lille, lead.lille, director, admin of the small org). A path may be a function
-of `route_context` (below) when the route needs an object, e.g. an irritant id.
+through `expect(...)`, or `admin_only(path, admin)` for a page of the admin area. The
+roles are those of tests/web/conftest.py ROLE_EMAILS (agent.lille, lead.lille, director,
+admin of the small org). A path may be a function of `route_context` (below) when the
+route needs an object, e.g. an irritant id.
 
 Anonymous visitors of a page are sent to the sign-in page (302); a signed-in user whose
 role may not use the page gets 403. POST rows are sent with an empty form (CSRF is off
@@ -53,6 +54,11 @@ def expect(
     )
 
 
+def admin_only(path: str | Callable[[dict[str, Any]], str], admin: int) -> Rule:
+    """A row of an admin page: sign-in for anonymous, 403 for the other roles."""
+    return expect(path, 302, 403, 403, 403, admin)
+
+
 def user_path(email: str, suffix: str = "") -> Callable[[dict[str, Any]], str]:
     """The admin page of a user of the small org (ids differ between databases)."""
 
@@ -75,47 +81,38 @@ def irritant_path(suffix: str = "") -> Callable[[dict[str, Any]], str]:
 
 # (endpoint, method) -> Rule. Keep it sorted by endpoint.
 ROUTE_RULES: dict[tuple[str, str], Rule] = {
-    ("admin.audit", "GET"): expect("/admin/audit", 302, 403, 403, 403, 200),
-    ("admin.categories", "GET"): expect("/admin/categories", 302, 403, 403, 403, 200),
-    ("admin.category", "GET"): expect(
-        "/admin/categories/late-delivery", 302, 403, 403, 403, 200),
-    ("admin.category", "POST"): expect(
-        "/admin/categories/late-delivery", 302, 403, 403, 403, 422),
-    ("admin.close_unit", "POST"): expect(
-        "/admin/units/app-support/close", 302, 403, 403, 403, 302),
-    ("admin.deactivate_user", "POST"): expect(
-        user_path("lead.northbo@example.com", "/deactivate"), 302, 403, 403, 403, 302),
-    ("admin.new_category", "GET"): expect("/admin/categories/new", 302, 403, 403, 403, 200),
-    ("admin.new_category", "POST"): expect("/admin/categories/new", 302, 403, 403, 403, 422),
-    ("admin.new_unit", "GET"): expect("/admin/units/new", 302, 403, 403, 403, 200),
-    ("admin.new_unit", "POST"): expect("/admin/units/new", 302, 403, 403, 403, 422),
-    ("admin.new_user", "GET"): expect("/admin/users/new", 302, 403, 403, 403, 200),
-    ("admin.new_user", "POST"): expect("/admin/users/new", 302, 403, 403, 403, 422),
-    ("admin.org_export", "GET"): expect("/admin/org/export", 302, 403, 403, 403, 200),
-    ("admin.org_import", "GET"): expect("/admin/org/import", 302, 403, 403, 403, 200),
-    ("admin.org_import", "POST"): expect("/admin/org/import", 302, 403, 403, 403, 422),
-    ("admin.reactivate_user", "POST"): expect(
-        user_path("lead.northbo@example.com", "/reactivate"), 302, 403, 403, 403, 302),
-    ("admin.reopen_unit", "POST"): expect(
-        "/admin/units/app-support/reopen", 302, 403, 403, 403, 302),
-    ("admin.reset_password", "POST"): expect(
-        user_path("agent.marseille@example.com", "/reset"), 302, 403, 403, 403, 200),
-    ("admin.unit", "GET"): expect("/admin/units/lille", 302, 403, 403, 403, 200),
-    ("admin.unit", "POST"): expect("/admin/units/lille", 302, 403, 403, 403, 422),
-    ("admin.unit_capabilities", "POST"): expect(
-        "/admin/units/lille/capabilities", 302, 403, 403, 403, 302),
-    ("admin.units", "GET"): expect("/admin/units", 302, 403, 403, 403, 200),
-    ("admin.user", "GET"): expect(
-        user_path("agent.marseille@example.com"), 302, 403, 403, 403, 200),
-    ("admin.user", "POST"): expect(
-        user_path("agent.marseille@example.com"), 302, 403, 403, 403, 422),
-    ("admin.users", "GET"): expect("/admin/users", 302, 403, 403, 403, 200),
-    ("admin.vocabulary", "GET"): expect("/admin/vocabulary", 302, 403, 403, 403, 200),
-    ("admin.vocabulary", "POST"): expect("/admin/vocabulary", 302, 403, 403, 403, 422),
-    ("admin.vocabulary_item", "GET"): expect(
-        "/admin/vocabulary/tool/pos", 302, 403, 403, 403, 200),
-    ("admin.vocabulary_item", "POST"): expect(
-        "/admin/vocabulary/tool/pos", 302, 403, 403, 403, 422),
+    ("admin.audit", "GET"): admin_only("/admin/audit", 200),
+    ("admin.categories", "GET"): admin_only("/admin/categories", 200),
+    ("admin.category", "GET"): admin_only("/admin/categories/late-delivery", 200),
+    ("admin.category", "POST"): admin_only("/admin/categories/late-delivery", 422),
+    ("admin.close_unit", "POST"): admin_only("/admin/units/app-support/close", 302),
+    ("admin.deactivate_user", "POST"): admin_only(
+        user_path("lead.northbo@example.com", "/deactivate"), 302),
+    ("admin.new_category", "GET"): admin_only("/admin/categories/new", 200),
+    ("admin.new_category", "POST"): admin_only("/admin/categories/new", 422),
+    ("admin.new_unit", "GET"): admin_only("/admin/units/new", 200),
+    ("admin.new_unit", "POST"): admin_only("/admin/units/new", 422),
+    ("admin.new_user", "GET"): admin_only("/admin/users/new", 200),
+    ("admin.new_user", "POST"): admin_only("/admin/users/new", 422),
+    ("admin.org_export", "GET"): admin_only("/admin/org/export", 200),
+    ("admin.org_import", "GET"): admin_only("/admin/org/import", 200),
+    ("admin.org_import", "POST"): admin_only("/admin/org/import", 422),
+    ("admin.reactivate_user", "POST"): admin_only(
+        user_path("lead.northbo@example.com", "/reactivate"), 302),
+    ("admin.reopen_unit", "POST"): admin_only("/admin/units/app-support/reopen", 302),
+    ("admin.reset_password", "POST"): admin_only(
+        user_path("agent.marseille@example.com", "/reset"), 200),
+    ("admin.unit", "GET"): admin_only("/admin/units/lille", 200),
+    ("admin.unit", "POST"): admin_only("/admin/units/lille", 422),
+    ("admin.unit_capabilities", "POST"): admin_only("/admin/units/lille/capabilities", 302),
+    ("admin.units", "GET"): admin_only("/admin/units", 200),
+    ("admin.user", "GET"): admin_only(user_path("agent.marseille@example.com"), 200),
+    ("admin.user", "POST"): admin_only(user_path("agent.marseille@example.com"), 422),
+    ("admin.users", "GET"): admin_only("/admin/users", 200),
+    ("admin.vocabulary", "GET"): admin_only("/admin/vocabulary", 200),
+    ("admin.vocabulary", "POST"): admin_only("/admin/vocabulary", 422),
+    ("admin.vocabulary_item", "GET"): admin_only("/admin/vocabulary/tool/pos", 200),
+    ("admin.vocabulary_item", "POST"): admin_only("/admin/vocabulary/tool/pos", 422),
     ("auth.account", "GET"): expect("/auth/account", 302, 200, 200, 200, 200),
     ("auth.change_password", "POST"): expect(
         "/auth/account/password", 302, 422, 422, 422, 422

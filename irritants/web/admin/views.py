@@ -57,8 +57,19 @@ def _int_arg(name: str, default: int = 1) -> int:
     return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else default
 
 
+def _search() -> tuple[SearchForm, str]:
+    """The search form of a list page and its query, trimmed to 200 characters."""
+    search = SearchForm(request.args)
+    return search, (search.q.data or "").strip()[:200]
+
+
 def _invalid(form: Any, error: InvalidInput) -> None:
     show_field_errors(form, error.field_errors)
+
+
+def _error_messages(error: InvalidInput) -> list[str]:
+    """Every message of the error, for a page that shows them together."""
+    return [message for messages in error.field_errors.values() for message in messages]
 
 
 # -- units ---------------------------------------------------------------------------------
@@ -68,15 +79,11 @@ def _invalid(form: Any, error: InvalidInput) -> None:
 @admin_only
 def units() -> Any:
     """The searchable, paginated list of units and the tree, one level at a time."""
-    search = SearchForm(request.args)
-    query = (search.q.data or "").strip()[:200]
+    search, query = _search()
     results = org_edit.search_units(query, page=_int_arg("page"), per_page=PER_PAGE)
     parent_key = request.args.get("parent")
     if parent_key:
-        try:
-            focus = org_edit.get_unit(parent_key)
-        except NotFound:
-            abort(404)
+        focus = _unit_or_404(parent_key)
         children = org_edit.children_of(focus.key, page=_int_arg("tree_page"),
                                         per_page=TREE_PAGE)
         if request.args.get("fragment") == "1":
@@ -130,14 +137,19 @@ def _render_unit(unit: Any, *, unit_form: UnitForm | None = None,
                                       parent=unit.parent.key if unit.parent else "")
     capabilities = capabilities or _capabilities_form(unit, vocabularies)
     if limits is None:
-        limits = {key: "" if limit is None else _format_limit(limit)
-                  for key, limit in (unit.authorities or {}).items()}
+        limits = _limit_texts(unit)
     return render_template(
         "admin/unit.html", unit=unit, summary=org_edit.unit_summary(unit.key),
         ancestors=org_edit.ancestors_of(unit), unit_form=unit_form, capabilities=capabilities,
         limits=limits, close_errors=close_errors or [], action=ActionForm(formdata=None),
         children=org_edit.children_of(unit.key, per_page=TREE_PAGE),
     ), status
+
+
+def _limit_texts(unit: Any) -> dict[str, str]:
+    """The unit's authority limits as the form shows them: empty for unlimited."""
+    return {key: "" if limit is None else _format_limit(limit)
+            for key, limit in (unit.authorities or {}).items()}
 
 
 def _format_limit(limit: Any) -> str:
@@ -201,9 +213,8 @@ def unit_capabilities(key: str) -> Any:
             else:
                 flash(_("Capabilities saved."), "success")
                 return redirect(url_for("admin.unit", key=key))
-    all_limits = {k: "" if v is None else _format_limit(v)
-                  for k, v in (row.authorities or {}).items()}
-    return _render_unit(row, capabilities=form, limits={**all_limits, **limits}, status=422)
+    return _render_unit(row, capabilities=form, limits={**_limit_texts(row), **limits},
+                        status=422)
 
 
 @bp.post("/units/<key>/close")
@@ -226,8 +237,8 @@ def _open_or_close(key: str, operation: Any, done: str) -> Any:
         try:
             operation(key, actor=current_user)
         except InvalidInput as error:
-            messages = [m for messages in error.field_errors.values() for m in messages]
-            return _render_unit(_unit_or_404(key), close_errors=messages, status=422)
+            return _render_unit(_unit_or_404(key), close_errors=_error_messages(error),
+                                status=422)
         flash(done, "success")
     return redirect(url_for("admin.unit", key=key))
 
@@ -381,8 +392,7 @@ def category(key: str) -> Any:
 @admin_only
 def users() -> Any:
     """Users, searchable by email or name, paginated."""
-    search = SearchForm(request.args)
-    query = (search.q.data or "").strip()[:200]
+    search, query = _search()
     page = users_admin.list_users(query, page=_int_arg("page"), per_page=PER_PAGE)
     return render_template("admin/users.html", search=search, query=query, results=page)
 
@@ -461,8 +471,8 @@ def _user_action(user_id: int, operation: Any, done: str) -> Any:
         try:
             operation(row, actor=current_user)
         except InvalidInput as error:
-            messages = [m for messages in error.field_errors.values() for m in messages]
-            return _render_user(_user_or_404(user_id), action_errors=messages, status=422)
+            return _render_user(_user_or_404(user_id), action_errors=_error_messages(error),
+                                status=422)
         flash(done, "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
@@ -491,8 +501,8 @@ def reset_password(user_id: int) -> Any:
     try:
         link = users_admin.issue_password_reset(row, actor=current_user)
     except InvalidInput as error:
-        messages = [m for messages in error.field_errors.values() for m in messages]
-        return _render_user(_user_or_404(user_id), action_errors=messages, status=422)
+        return _render_user(_user_or_404(user_id), action_errors=_error_messages(error),
+                            status=422)
     return _render_link(link)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
@@ -162,6 +163,15 @@ def _wants_csv() -> bool:
     return request.args.get("format") == "csv"
 
 
+def _paged_table(service: Callable[..., Table], form: FilterForm,
+                 **arguments: Any) -> tuple[Table | None, Callable[..., Table]]:
+    """The page asked of a paged service's table (a CSV-sized one for a download) and how
+    to fetch its other pages."""
+    table = _call(service, form, page=_page_number(),
+                  per_page=CSV_PAGE if _wants_csv() else PER_PAGE, **arguments)
+    return table, partial(service, actor=current_user, **arguments)
+
+
 def _all_rows(fetch: Callable[..., Table], first: Table) -> Iterator[Any]:
     """Every row of a paged table, the first page already read (errors come before the
     download starts)."""
@@ -188,32 +198,25 @@ def dashboard() -> Any:
     form, period = _read_filters()
     table = None
     if period is not None:
-        table = _call(dashboards.root_causes, form, period=period,
-                      subtree=form.subtree.data or None, group_by=form.group_by.data,
-                      filters=_filters(form), page=_page_number(),
-                      per_page=CSV_PAGE if _wants_csv() else PER_PAGE)
-    if table is not None and _wants_csv():
-        return _root_causes_csv(form, period, table)
+        table, fetch = _paged_table(dashboards.root_causes, form, period=period,
+                                    subtree=form.subtree.data or None,
+                                    group_by=form.group_by.data, filters=_filters(form))
+        if table is not None and _wants_csv():
+            return _root_causes_csv(form.group_by.data, _all_rows(fetch, table))
     locale = language()
     return _render("insights/dashboard.html", form, table=table, period=period,
                    filters=_filters(form), root_cause_labels=dashboards.root_cause_labels(locale),
                    category_labels=dashboards.category_labels(locale))
 
 
-def _root_causes_csv(form: FilterForm, period: Period | None, table: Table) -> Any:
-    def fetch(**page: Any) -> Table:
-        return dashboards.root_causes(actor=current_user, period=period,
-                                      subtree=form.subtree.data or None,
-                                      group_by=form.group_by.data, filters=_filters(form),
-                                      **page)
-
-    header = [form.group_by.data, "count", "open", "overdue", "unroutable", "resolved",
+def _root_causes_csv(group_by: str, table_rows: Iterator[Any]) -> Any:
+    header = [group_by, "count", "open", "overdue", "unroutable", "resolved",
               "occurrences", "oldest_open", "mean_open_age_days"]
     rows = ([row["key"] or "", row["count"], row["open"], row["overdue"], row["unroutable"],
              row["resolved"], row["occurrences"], row["oldest_open"],
              None if row["mean_open_age_days"] is None else round(row["mean_open_age_days"], 2)]
-            for row in _all_rows(fetch, table))
-    return csv_response(f"root-causes-{form.group_by.data}.csv", header, rows)
+            for row in table_rows)
+    return csv_response(f"root-causes-{group_by}.csv", header, rows)
 
 
 @bp.get("/irritants")
@@ -223,24 +226,17 @@ def irritants() -> Any:
     form, period = _read_filters()
     table = None
     if period is not None:
-        table = _call(dashboards.irritants_behind, form, period=period,
-                      subtree=form.subtree.data or None, filters=_filters(form),
-                      page=_page_number(), per_page=CSV_PAGE if _wants_csv() else PER_PAGE)
-    if table is not None and _wants_csv():
-        return _irritants_csv(form, period, table)
+        table, fetch = _paged_table(dashboards.irritants_behind, form, period=period,
+                                    subtree=form.subtree.data or None, filters=_filters(form))
+        if table is not None and _wants_csv():
+            return _irritants_csv(_all_rows(fetch, table))
     return _render("insights/irritants.html", form, table=table, period=period,
                    filters=_filters(form), now=utcnow(),
                    root_cause_labels=dashboards.root_cause_labels(language()))
 
 
-def _irritants_csv(form: FilterForm, period: Period | None, table: Table) -> Any:
+def _irritants_csv(irritants: Iterator[Any]) -> Any:
     org = cached_org()
-
-    def fetch(**page: Any) -> Table:
-        return dashboards.irritants_behind(actor=current_user, period=period,
-                                           subtree=form.subtree.data or None,
-                                           filters=_filters(form), **page)
-
     header = ["id", "category", "severity", "status", "origin_unit", "assignee", "unroutable",
               "escalation_level", "occurrences", "created_at", "due_at", "resolved_at",
               "root_cause", "description"]
@@ -248,7 +244,7 @@ def _irritants_csv(form: FilterForm, period: Period | None, table: Table) -> Any
              org.key_of.get(irritant.origin_unit_id), org.key_of.get(irritant.assignee_id),
              irritant.unroutable, irritant.escalation_level, irritant.occurrences,
              irritant.created_at, irritant.due_at, irritant.resolved_at, irritant.root_cause,
-             irritant.description] for irritant in _all_rows(fetch, table))
+             irritant.description] for irritant in irritants)
     return csv_response("irritants.csv", header, rows)
 
 
@@ -263,11 +259,11 @@ def gaps() -> Any:
     context: dict[str, Any] = {"period": period, "table": None}
     if period is not None:
         arguments = {"period": period, "subtree": form.subtree.data or None}
-        context["table"] = _call(dashboards.gap_ledger, form, kind=form.kind.data or None,
-                                 unit=form.unit.data or None, page=_page_number(),
-                                 per_page=CSV_PAGE if _wants_csv() else PER_PAGE, **arguments)
+        context["table"], fetch = _paged_table(dashboards.gap_ledger, form,
+                                               kind=form.kind.data or None,
+                                               unit=form.unit.data or None, **arguments)
         if context["table"] is not None and _wants_csv():
-            return _ledger_csv(form, period, context["table"])
+            return _ledger_csv(_all_rows(fetch, context["table"]))
         if context["table"] is not None:
             context["summary"] = _call(dashboards.gap_items_summary, form, **arguments)
             context["grants"] = _call(dashboards.grants_with_effects, form,
@@ -275,21 +271,20 @@ def gaps() -> Any:
     return _render("insights/gaps.html", form, **context)
 
 
-def _ledger_csv(form: FilterForm, period: Period, table: Table) -> Any:
-    def fetch(**page: Any) -> Table:
-        return dashboards.gap_ledger(actor=current_user, period=period,
-                                     subtree=form.subtree.data or None,
-                                     kind=form.kind.data or None, unit=form.unit.data or None,
-                                     **page)
-
+def _ledger_csv(table_rows: Iterator[Any]) -> Any:
     header = ["unit", "unit_name", "kind", "item", "count", "previous", "max_required",
               "limit_recorded", "holds_today", "limit_today"]
     names = cached_org().snapshot
-    rows = ([row["unit"], names.unit(row["unit"]).name if row["unit"] in names else "",
+    rows = ([row["unit"], _unit_name(names, row["unit"]),
              row["kind"], row["key"], row["count"], row["previous"], row["max_required"],
              row["limit_recorded"], row["holds"], row["limit_held"]]
-            for row in _all_rows(fetch, table))
+            for row in table_rows)
     return csv_response("gaps.csv", header, rows)
+
+
+def _unit_name(snapshot: Any, key: str) -> str:
+    """The unit's name for a CSV, empty for a unit no longer in the organisation."""
+    return snapshot.unit(key).name if key in snapshot else ""
 
 
 def _vocabulary() -> dict[str, list[tuple[str, str]]]:
@@ -614,7 +609,7 @@ def _hr_csv(form: FilterForm, period: Period, result: dict[str, Table], table: s
         header = ["unit", "unit_name", "authority", "gaps", "limit_today", "max_required",
                   "limit_covering_80_percent", "limit_covering_95_percent",
                   "irritants_originating_there", "kept_local_with_95_percent_limit"]
-        rows = ([row["unit"], names.unit(row["unit"]).name if row["unit"] in names else "",
+        rows = ([row["unit"], _unit_name(names, row["unit"]),
                  row["key"], row["count"], row["limit_held"], row["max_required"], row["p80"],
                  row["p95"], row["irritants"], row["kept_local_p95"]]
                 for row in _all_rows(delegation, result["delegation"]))
@@ -627,7 +622,7 @@ def _hr_csv(form: FilterForm, period: Period, result: dict[str, Table], table: s
 
     header = ["unit", "unit_name", "competency", "gaps", "irritants_originating_there",
               "kept_local_if_trained"]
-    rows = ([row["unit"], names.unit(row["unit"]).name if row["unit"] in names else "",
+    rows = ([row["unit"], _unit_name(names, row["unit"]),
              row["key"], row["count"], row["irritants"], row["kept_local"]]
             for row in _all_rows(training, result["training"]))
     return csv_response("training-plan.csv", header, rows)

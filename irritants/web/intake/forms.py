@@ -9,6 +9,8 @@ from wtforms import DecimalField, RadioField, SelectField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from irritants.web.unit_select import UnitSelectField
+
 SEVERITY_CHOICES = [
     SelectChoice("low", _l("Low")),
     SelectChoice("medium", _l("Medium")),
@@ -62,7 +64,7 @@ class IntakeForm(FlaskForm):
         validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
     )
     channel = SelectField(_l("Channel"), choices=CHANNEL_CHOICES, default="")
-    origin_unit = SelectField(_l("Where it happened"), choices=[])
+    origin_unit = UnitSelectField(_l("Where it happened"), choices=[])
     photo = FileField(_l("Photo"))
 
 

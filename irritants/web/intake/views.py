@@ -23,10 +23,10 @@ from irritants.web.irritant.support import (
     as_choices,
     language,
     show_field_errors,
-    unit_choices,
     unit_key,
     unit_name,
 )
+from irritants.web.unit_select import unit_select_choices
 
 log = logging.getLogger(__name__)
 SIMILAR_SUMMARY_LENGTH = 160
@@ -38,7 +38,7 @@ def _fill_choices(form: IntakeForm, origin: str | None) -> None:
     form.category.choices = as_choices(
         intake.categories_by_use(origin, language()), blank=_("Choose…")
     )
-    form.origin_unit.choices = as_choices(unit_choices())
+    form.origin_unit.choices = unit_select_choices()
 
 
 @bp.route("/new", methods=["GET", "POST"])

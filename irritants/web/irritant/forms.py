@@ -9,6 +9,8 @@ from wtforms import DecimalField, SelectField, SelectMultipleField, TextAreaFiel
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from irritants.web.unit_select import UnitSelectField
+
 TEXT_MAX = 10_000
 OTHER_ROOT_CAUSE = "other"
 
@@ -93,7 +95,8 @@ class EscalateForm(FlaskForm):
 class ReassignForm(FlaskForm):
     """Assign by hand to any unit, with a reason."""
 
-    unit = SelectField(_l("Team"), choices=[], validators=[DataRequired(_l("Choose a team."))])
+    unit = UnitSelectField(_l("Team"), choices=[],
+                           validators=[DataRequired(_l("Choose a team."))])
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(_l("Give a reason.")), _length()]
     )

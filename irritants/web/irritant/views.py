@@ -41,12 +41,12 @@ from irritants.web.irritant.support import (
     as_choices,
     language,
     show_field_errors,
-    unit_choices,
     unit_key,
     unit_name,
     vocabulary_label,
 )
 from irritants.web.irritant.timeline import build_timeline, root_cause_label
+from irritants.web.unit_select import unit_select_choices
 
 FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "take_form": TakeForm,
@@ -86,7 +86,7 @@ def _fill_choices(irritant: Irritant, forms: dict[str, FlaskForm], shown: set[st
     if "escalate_form" in shown:
         _fill_needs(forms["escalate_form"])
     if "reassign_form" in shown:
-        forms["reassign_form"].unit.choices = as_choices(unit_choices(), blank=_("Choose…"))
+        forms["reassign_form"].unit.choices = unit_select_choices(blank=_("Choose…"))
 
 
 def _fill_root_causes(irritant: Irritant, resolve: FlaskForm) -> None:

@@ -8,6 +8,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from irritants.web.intake.forms import SEVERITY_CHOICES
+from irritants.web.unit_select import UnitSelectField
 
 STATE_CHOICES = [
     SelectChoice("", _l("Any")),
@@ -23,10 +24,10 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    unit = SelectField(_l("Team"), choices=[])
+    unit = UnitSelectField(_l("Team"), choices=[])
     status = SelectField(_l("State"), choices=STATE_CHOICES, default="")
     category = SelectField(_l("Category"), choices=[], default="")
     severity = SelectField(
         _l("Severity"), choices=[SelectChoice("", _l("Any")), *SEVERITY_CHOICES], default=""
     )
-    origin = SelectField(_l("Where it happened"), choices=[], default="")
+    origin = UnitSelectField(_l("Where it happened"), choices=[], default="")

@@ -7,35 +7,37 @@ from typing import Any
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from irritants.models import utcnow
 from irritants.services import access, intake, queues
 from irritants.services.errors import InvalidInput, NotFound
 from irritants.web.decorators import SIGNED_IN, role_required
 from irritants.web.irritant.forms import TakeForm
-from irritants.web.irritant.support import as_choices, language, unit_choices, unit_key, unit_name
+from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
+from irritants.web.unit_select import unit_select_choices
 
 PER_PAGE = 50
 
 
-def _scope_choices() -> list[tuple[str, str]]:
-    """The units whose queue this user may open: everything, their subtree, or their unit."""
+def _scope_select() -> list[SelectChoice]:
+    """The units whose queue this user may open: everything, their subtree, or their unit
+    (for the first two, the same choices object for a whole org version)."""
     own = unit_key(current_user.unit_id)
     if current_user.role in access.SEES_ALL:
-        return unit_choices()
+        return unit_select_choices()
     if current_user.role == "lead" and own is not None:
-        return unit_choices(within=own)
-    return [(own, unit_name(current_user.unit_id))] if own is not None else []
+        return unit_select_choices(within=own)
+    return as_choices([(own, unit_name(current_user.unit_id))]) if own is not None else []
 
 
 def _filter_form() -> QueueFilterForm:
     form = QueueFilterForm(request.args)
-    scope = _scope_choices()
-    form.unit.choices = as_choices(scope)
+    form.unit.choices = _scope_select()
     form.category.choices = as_choices(intake.categories_by_use(None, language()), blank=_("Any"))
-    form.origin.choices = as_choices(unit_choices(), blank=_("Anywhere"))
+    form.origin.choices = unit_select_choices(blank=_("Anywhere"))
     if not form.unit.data:
         form.unit.data = unit_key(current_user.unit_id)
     for name in ("status", "category", "severity", "origin"):
@@ -64,18 +66,22 @@ def index():
     if not unit or not access.may_view_queue(current_user, unit):
         abort(404)
     page = request.args.get("page", 1, type=int) or 1
-    label = dict(_scope_choices()).get(unit, "").strip()
+    label = next((str(choice.label) for choice in _scope_select() if choice.value == unit),
+                 "").strip()
     context: dict[str, Any] = {"form": form, "unit_name": label}
     status = 200
     if form.validate():
         try:
+            filters = _filters(form)
+            counts = queues.queue_counts(unit, actor=current_user, include_descendants=True)
             context["result"] = queues.queue_for(
-                unit, actor=current_user, filters=_filters(form), page=max(page, 1),
+                unit, actor=current_user, filters=filters, page=max(page, 1),
                 per_page=PER_PAGE, include_descendants=True,
+                # Without filters the total is what the counts already say.
+                total=(counts["open"] + counts["in_progress"]
+                       if filters == queues.IrritantFilters() else None),
             )
-            context["counts"] = queues.queue_counts(
-                unit, actor=current_user, include_descendants=True
-            )
+            context["counts"] = counts
         except NotFound:
             abort(404)
         except InvalidInput as error:
