@@ -41,4 +41,9 @@ def sla_sweep(at: str | None) -> None:
     # without MAIL_SERVER) prints them, so keep them off standard output: it holds the number.
     with contextlib.redirect_stdout(sys.stderr):
         escalated = sweep_overdue(now)
+        if now is None:
+            # Run from cron as the Redis-independent relay: mail that RQ lost goes out too.
+            from irritants.services.outbox import deliver_pending
+
+            deliver_pending(older_than_seconds=30)
     click.echo(escalated)
