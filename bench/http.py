@@ -35,6 +35,7 @@ sys.path[0] = str(ROOT)
 import argparse  # noqa: E402
 import bisect  # noqa: E402
 import contextlib  # noqa: E402
+import http.client  # noqa: E402
 import io  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
@@ -559,24 +560,37 @@ def logging_rate(base: str, token: str, clients: int, per_client: int, stores: l
     lock = threading.Lock()
     failures: list[str] = []
 
+    host, port = base.removeprefix("http://").split(":")
+
     def client_loop(n: int) -> None:
+        # The standard library's client: it costs the shared CPUs less than httpx per call.
         rng = random.Random(n)
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as client:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
             for i in range(per_client):
-                category = rng.choice(CATEGORIES)[0]
-                headers = {"Idempotency-Key": secrets.token_hex(16)} if idempotent else None
-                started = time.perf_counter()
-                answer = client.post("/api/v1/irritants", headers=headers, json={
-                    "category": category, "severity": rng.choice(SEVERITIES_KEYS),
+                headers = {"Authorization": f"Bearer {token}",
+                           "Content-Type": "application/json"}
+                if idempotent:
+                    headers["Idempotency-Key"] = secrets.token_hex(16)
+                body = json.dumps({
+                    "category": rng.choice(CATEGORIES)[0],
+                    "severity": rng.choice(SEVERITIES_KEYS),
                     "amount": rng.choice([0, 40, 400]), "description": f"Bench irritant {n}-{i}",
                     "origin_unit": rng.choice(stores)})
+                started = time.perf_counter()
+                connection.request("POST", "/api/v1/irritants", body=body, headers=headers)
+                answer = connection.getresponse()
+                text = answer.read()
                 elapsed = time.perf_counter() - started
-                if answer.status_code != 201:
-                    failures.append(f"{answer.status_code} {answer.text[:200]}")
+                if answer.will_close:
+                    connection.close()  # gunicorn's sync workers close after each answer
+                if answer.status != 201:
+                    failures.append(f"{answer.status} {text[:200]!r}")
                     return
                 with lock:
                     latencies.append(elapsed)
+        finally:
+            connection.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
