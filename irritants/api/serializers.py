@@ -240,13 +240,6 @@ def dump_irritant(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def irritant_response(irritant: Irritant, status: int = 200) -> Response:
-    """One irritant as a JSON response (what `@blp.response(status, IrritantSchema)` gives)."""
-    response = jsonify(dump_irritant(irritant_json(irritant)))
-    response.status_code = status
-    return response
-
-
 def irritant_page_response(result: Mapping[str, Any]) -> Response:
     """A page of irritants as a JSON response (the page schema's dump, by hand)."""
     return jsonify({

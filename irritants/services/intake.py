@@ -13,7 +13,7 @@ from typing import Any
 
 import filetype
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from irritants.extensions import db
 from irritants.models import (
@@ -112,6 +112,9 @@ def log_irritant(
     return irritant
 
 
+_CATEGORY_BY_KEY = select(Category).where(Category.key == bindparam("key"))
+
+
 def _active_category(key: Any, errors: FieldErrors) -> Category | None:
     if key is None or key == "":
         errors.add("category", _("This field is required."))
@@ -119,7 +122,7 @@ def _active_category(key: Any, errors: FieldErrors) -> Category | None:
     if not isinstance(key, str):
         errors.add("category", _("Must be a string."))
         return None
-    found = db.session.scalar(select(Category).where(Category.key == key))
+    found = db.session.scalar(_CATEGORY_BY_KEY, {"key": key})
     if found is None or not found.active:
         errors.add("category", _("Unknown category."))
         return None

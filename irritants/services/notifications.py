@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from irritants.extensions import db
 from irritants.models import Irritant, IrritantEvent, Notification, OutboxMessage, User, utcnow
@@ -28,6 +28,14 @@ def leads_of(unit_id: int) -> list[User]:
     return [user for user in users if user.is_active]
 
 
+_users = User.__table__
+# Built once: this runs with every logging (a Core statement, no ORM entities).
+_LEAD_IDS = (select(_users.c.id)
+             .where(_users.c.unit_id == bindparam("unit_id"), _users.c.role == "lead",
+                    _users.c.active.is_(True))
+             .order_by(_users.c.id))
+
+
 def notify_assigned(irritant: Irritant, event: IrritantEvent, how: str) -> list[OutboxMessage]:
     """Tell the leads of the new assignee (in-app and email); how: logged, escalation,
     sla_escalated or reassigned. No commit."""
@@ -36,10 +44,7 @@ def notify_assigned(irritant: Irritant, event: IrritantEvent, how: str) -> list[
     org = cached_org()
     unit_name = org.snapshot.unit(org.key_of[irritant.assignee_id]).name
     # Core statements (services/rows.py): this is on the path of every logging.
-    leads = db.session.scalars(
-        select(User.id).where(User.unit_id == irritant.assignee_id, User.role == "lead",
-                              User.is_active_account.is_(True)).order_by(User.id)
-    ).all()
+    leads = db.session.scalars(_LEAD_IDS, {"unit_id": irritant.assignee_id}).all()
     insert_rows(Notification, [
         {"user_id": lead, "irritant_id": irritant.id, "kind": "assigned",
          "dedupe_key": f"assigned:{event.id}",

@@ -10,6 +10,7 @@ every column loaded, nothing left to flush.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ def insert_rows(model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
     if _has_insert_hooks(model):
         _through_the_session(model, rows)
         return
-    db.session.execute(sa.insert(model.__table__), [_columns(model, row) for row in rows])
+    db.session.execute(_statements(model.__table__)[0], [_columns(model, row) for row in rows])
 
 
 def insert_objects(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
@@ -40,9 +41,9 @@ def insert_objects(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]
         return _through_the_session(model, rows)
     table = model.__table__  # type: ignore[attr-defined]
     values = [_with_defaults(table, _columns(model, row)) for row in rows]
-    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    statement = _statements(table)[1]
     ids = db.session.execute(statement, values).scalars().all() if len(values) > 1 else [
-        db.session.execute(statement.values(values[0])).scalar_one()]
+        db.session.execute(statement, values[0]).scalar_one()]
     mapper = sa.inspect(model)
     attribute_of = {attribute.columns[0].key: attribute.key for attribute in mapper.column_attrs}
     objects = []
@@ -54,6 +55,12 @@ def insert_objects(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]
         make_transient_to_detached(instance)
         objects.append(instance)
     return objects
+
+
+@functools.cache
+def _statements(table: sa.Table) -> tuple[sa.Insert, sa.Insert]:
+    """The table's INSERT, and INSERT ... RETURNING id, built once (their cache keys too)."""
+    return sa.insert(table), sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _has_insert_hooks(model: type[Any]) -> bool:

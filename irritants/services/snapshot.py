@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from irritants.extensions import db
@@ -97,7 +97,7 @@ def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
 
 def version_column() -> Any:
     """The org version as a scalar subquery, to read along with a request's first query."""
-    return select(OrgState.version).where(OrgState.id == 1).scalar_subquery()
+    return _VERSION
 
 
 def note_version(version: int | None) -> None:
@@ -178,15 +178,20 @@ def invalidate() -> None:
         db.session().info.pop(_SESSION_KEY, None)
 
 
+_irritants = Irritant.__table__
+# Built once, a Core statement: asked on the path of many loggings.
+_OPEN_LOAD = (select(_irritants.c.assignee_id, func.count())
+              .where(_irritants.c.assignee_id.in_(bindparam("ids", expanding=True)),
+                     _irritants.c.status.in_(UNRESOLVED))
+              .group_by(_irritants.c.assignee_id))
+_VERSION = select(OrgState.version).where(OrgState.id == 1).scalar_subquery()
+
+
 def open_load(keys: Collection[str]) -> dict[str, int]:
     """Unresolved irritants assigned to each of these units (asked for tied keys only)."""
     org = cached_org()
     ids = [org.id_of[key] for key in keys if key in org.id_of]
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(Irritant.assignee_id, func.count())
-        .where(Irritant.assignee_id.in_(ids), Irritant.status.in_(UNRESOLVED))
-        .group_by(Irritant.assignee_id)
-    ).all()
+    rows = db.session.execute(_OPEN_LOAD, {"ids": ids}).all()
     return {org.key_of[assignee_id]: count for assignee_id, count in rows}

@@ -11,6 +11,7 @@ behaves as a plain SelectField with any other choices.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup
@@ -24,11 +25,20 @@ from irritants.services.snapshot import cached_org
 _MAX_CACHED = 64
 
 
-class UnitChoices(list[SelectChoice]):
-    """The choices, with each option pre-rendered (unselected and selected)."""
+class UnitChoices(tuple[SelectChoice, ...]):
+    """The choices (immutable: one object serves every request of an org version), with
+    each option pre-rendered, unselected and selected."""
 
-    def __init__(self, choices: list[SelectChoice]) -> None:
-        super().__init__(choices)
+    plain: tuple[str, ...]
+    selected: tuple[str, ...]
+    position: dict[Any, int]
+    all_plain: str
+
+    def __new__(cls, choices: Iterable[SelectChoice]) -> UnitChoices:
+        return super().__new__(cls, choices)
+
+    def __init__(self, choices: Iterable[SelectChoice]) -> None:
+        choices = tuple(self)
         render = Select.render_option
         self.plain = tuple(str(render(Choice(c.value, c.label, False, c.render_kw)))
                            for c in choices)

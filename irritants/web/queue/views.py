@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, render_template, request
@@ -22,7 +23,7 @@ from irritants.web.unit_select import unit_select_choices
 PER_PAGE = 50
 
 
-def _scope_select() -> list[SelectChoice]:
+def _scope_select() -> Sequence[SelectChoice]:
     """The units whose queue this user may open: everything, their subtree, or their unit
     (for the first two, the same choices object for a whole org version)."""
     own = unit_key(current_user.unit_id)
