@@ -3,8 +3,9 @@
 Finds PostgreSQL on 127.0.0.1:5432 (or starts a throw-away server from the
 installed binaries) and Redis on 127.0.0.1:6379 (or starts redis-server on a
 spare port), creates a throw-away database, runs pytest once per database, and
-cleans up. With CI=true a missing service fails the run; elsewhere the run
-says what it skipped.
+cleans up. On a machine without PostgreSQL, Redis or Chromium (the browser
+tests), it installs Debian's packages when it can (root and apt-get). With
+CI=true a missing service fails the run; elsewhere the run says what it skipped.
 
 Usage: python scripts/test_services.py [pytest arguments...]
 """
@@ -55,6 +56,31 @@ def wait_for(host: str, port: int, seconds: float = 15) -> bool:
     return False
 
 
+# --- Packages -----------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def apt_install(*packages: str) -> bool:
+    """Install Debian packages when this process may (root, apt-get); True on success."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return False
+    say(f"installing {' '.join(packages)} with apt-get")
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.call(command, env=env, stdout=subprocess.DEVNULL) == 0:
+        return True
+    # A fresh image may have no package lists yet.
+    subprocess.call(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL)
+    return subprocess.call(command, env=env, stdout=subprocess.DEVNULL) == 0
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium (tests/e2e): install it when missing."""
+    if not CHROMIUM.exists() and not apt_install("chromium"):
+        say(f"{CHROMIUM} is missing and could not be installed (apt-get install chromium)")
+
+
 # --- PostgreSQL ---------------------------------------------------------------
 
 
@@ -74,6 +100,13 @@ def _pg_admin_url(host: str, port: int) -> str | None:
 
 
 def _pg_binaries() -> Path | None:
+    found = _installed_pg_binaries()
+    if found is None and apt_install("postgresql"):
+        found = _installed_pg_binaries()
+    return found
+
+
+def _installed_pg_binaries() -> Path | None:
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
@@ -141,6 +174,8 @@ def redis_server() -> Iterator[str | None]:
         yield f"redis://127.0.0.1:{REDIS_PORT}"
         return
     binary = shutil.which("redis-server")
+    if binary is None and apt_install("redis-server"):
+        binary = shutil.which("redis-server")
     if binary is None:
         yield None
         return
@@ -174,6 +209,7 @@ def run_pytest(label: str, env: dict[str, str], args: list[str]) -> int:
 
 
 def main(args: list[str]) -> int:
+    ensure_chromium()
     with postgres_database() as pg_url, redis_server() as redis_base:
         if redis_base is None:
             missing("Redis")
