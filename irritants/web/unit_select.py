@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import SelectField
 from wtforms.fields.choices import Choice, SelectChoice
@@ -23,6 +24,8 @@ from wtforms.widgets import Select, html_params
 from irritants.services.snapshot import cached_org
 
 _MAX_CACHED = 64
+FILTER_FROM = 12
+"""From this many teams on, a select gets a search box (static/js/app.js reads data-filter)."""
 
 
 class UnitChoices(tuple[SelectChoice, ...]):
@@ -80,6 +83,10 @@ class _UnitSelect(Select):
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         choices = field.choices
+        if len(choices) >= FILTER_FROM:
+            # A long list of teams (thousands in a large org): the script adds a search box
+            # labelled with this text; without the script it stays a plain select.
+            kwargs.setdefault("data_filter", gettext("Search a team by name"))
         if not isinstance(choices, UnitChoices):
             return super().__call__(field, **kwargs)
         kwargs.setdefault("id", field.id)

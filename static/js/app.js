@@ -26,6 +26,57 @@
     });
   }
 
+  /* Long selects of teams (data-filter, thousands of options in a large organisation) get
+     a search box above them: typing keeps the teams whose name has every word typed, accents
+     and case ignored, and selects the first one when the chosen team no longer matches. */
+  var SHOWN_AT_MOST = 300;
+  var plain = function (text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  };
+  document.querySelectorAll("select[data-filter]").forEach(function (select) {
+    var entries = Array.prototype.map.call(select.options, function (option) {
+      return { option: option, text: plain(option.text + " " + option.value) };
+    });
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "field__input unit-filter";
+    box.placeholder = select.getAttribute("data-filter");
+    box.setAttribute("aria-label", select.getAttribute("data-filter"));
+    box.setAttribute("aria-controls", select.id);
+    box.autocomplete = "off";
+    box.spellcheck = false;
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {  /* Enter picks the team, it does not send the form. */
+        event.preventDefault();
+        select.focus();
+      }
+    });
+    box.addEventListener("input", function () {
+      var words = plain(box.value).split(/\s+/).filter(Boolean);
+      var chosen = select.value;
+      var kept = document.createDocumentFragment();
+      var first = null;
+      var shown = 0;
+      var chosenKept = false;
+      entries.forEach(function (entry) {
+        var value = entry.option.value;
+        var matches = value === "" || words.every(function (word) {
+          return entry.text.indexOf(word) !== -1;
+        });
+        if (!matches || shown >= SHOWN_AT_MOST) {
+          return;
+        }
+        kept.appendChild(entry.option);
+        shown += 1;
+        first = first || (value !== "" ? entry.option : null);
+        chosenKept = chosenKept || value === chosen;
+      });
+      select.replaceChildren(kept);
+      select.value = chosenKept ? chosen : (first ? first.value : "");
+    });
+  });
+
   /* Buttons with data-confirm ask before submitting their form. */
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
