@@ -44,6 +44,7 @@ from irritants.models import (
 from irritants.routing.org import OrgSnapshot
 from irritants.routing.org import Unit as RoutingUnit
 from irritants.services.errors import Conflict, InvalidInput
+from irritants.services.messages import _
 from irritants.services.org_version import bump_org_version, current_org_version
 
 KEY_PATTERN = re.compile(r"[a-z0-9_-]{1,100}")
@@ -247,12 +248,12 @@ def _validate(data: Any, existing: _Existing) -> _Parsed:
     errors = _Errors()
     parsed = _Parsed()
     if not isinstance(data, Mapping):
-        raise InvalidInput({"": ["the file must hold a JSON object with a \"units\" list"]})
+        raise InvalidInput({"": [_("the file must hold a JSON object with a \"units\" list")]})
     for name in data:
         if name not in TOP_LEVEL_KEYS:
-            errors.add(str(name), f"unknown top-level key {name!r}")
+            errors.add(str(name), _("unknown top-level key %(name)s", name=repr(name)))
     if "units" not in data:
-        errors.add("units", "the \"units\" list is missing")
+        errors.add("units", _("the \"units\" list is missing"))
     for name, parse in (
         ("units", _parse_unit),
         ("categories", _parse_category),
@@ -262,7 +263,7 @@ def _validate(data: Any, existing: _Existing) -> _Parsed:
             continue
         entries = data[name]
         if not isinstance(entries, list):
-            errors.add(name, f"\"{name}\" must be a list")
+            errors.add(name, _("\"%(name)s\" must be a list", name=name))
             continue
         for index, raw in enumerate(entries):
             entry = parse(f"{name}.{index}", raw, errors)
@@ -286,18 +287,23 @@ def _unknown_fields(path: str, raw: Mapping[str, Any], allowed: Iterable[str],
                     what: str, errors: _Errors) -> None:
     for name in raw:
         if name not in allowed:
-            errors.add(f"{path}.{name}", f"{what}: unknown field {name!r}")
+            errors.add(f"{path}.{name}", _("%(what)s: unknown field %(name)s", what=what,
+                                             name=repr(name)))
 
 
 def _entry_key(path: str, raw: Any, noun: str, errors: _Errors) -> str | None:
     """The slug key of a unit or category entry; None, with the error added, without one."""
     if not isinstance(raw, Mapping):
-        errors.add(path, f"a {noun} must be an object")
+        errors.add(path, _("a unit must be an object") if noun == "unit"
+                   else _("a category must be an object"))
         return None
     key = raw.get("key")
     if not _is_key(key):
-        errors.add(f"{path}.key", f"{noun} key {key!r} must be a slug: lowercase letters, "
-                   "digits, '-' and '_', at most 100 characters")
+        message = (_("unit key %(key)s must be a slug: lowercase letters, digits, '-' and "
+                     "'_', at most 100 characters", key=repr(key)) if noun == "unit"
+                   else _("category key %(key)s must be a slug: lowercase letters, digits, "
+                          "'-' and '_', at most 100 characters", key=repr(key)))
+        errors.add(f"{path}.key", message)
         return None
     return key
 
@@ -306,20 +312,22 @@ def _parse_unit(path: str, raw: Any, errors: _Errors) -> _UnitEntry | None:
     key = _entry_key(path, raw, "unit", errors)
     if key is None:
         return None
-    what = f"unit {key!r}"
+    what = _("unit %(key)s", key=repr(key))
     count = len(errors)
     _unknown_fields(path, raw, UNIT_FIELDS, what, errors)
-    name = _text(raw.get("name"), f"{path}.name", f"{what}: name", 200, errors)
+    name = _text(raw.get("name"), f"{path}.name", _("%(what)s: name", what=what), 200, errors)
     entry = _UnitEntry(path=path, key=key, name=name or "")
     if "parent" in raw:
         parent = raw["parent"]
         if parent is not None and not isinstance(parent, str):
-            errors.add(f"{path}.parent", f"{what}: parent must be a unit key or null")
+            errors.add(f"{path}.parent", _("%(what)s: parent must be a unit key or null",
+                                           what=what))
         entry.parent = parent
     for list_field in ("competencies", "tools"):
         if list_field in raw:
             setattr(entry, list_field, _vocabulary_list(
-                raw[list_field], f"{path}.{list_field}", f"{what}: {list_field}", errors))
+                raw[list_field], f"{path}.{list_field}",
+                _("%(what)s: %(field)s", what=what, field=list_field), errors))
     if "authorities" in raw:
         entry.authorities = _authorities(raw["authorities"], f"{path}.authorities", what, errors)
     return entry if len(errors) == count else None
@@ -327,19 +335,20 @@ def _parse_unit(path: str, raw: Any, errors: _Errors) -> _UnitEntry | None:
 
 def _authorities(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        errors.add(path, f"{what}: authorities must be an object of key -> limit")
+        errors.add(path, _("%(what)s: authorities must be an object of key -> limit", what=what))
         return {}
     limits: dict[str, Any] = {}
     for authority, limit in raw.items():
         if not _is_vocabulary_key(authority):
-            errors.add(path, f"{what}: authority key {authority!r} must be a non-empty "
-                       "string of at most 100 characters")
+            errors.add(path, _("%(what)s: authority key %(key)s must be a non-empty string of "
+                               "at most 100 characters", what=what, key=repr(authority)))
         elif limit is None:
             limits[authority] = None
         elif not _is_number(limit) or limit < 0 or limit > MAX_LIMIT:
-            errors.add(f"{path}.{authority}", f"{what}: authority {authority!r} has limit "
-                       f"{limit!r}; a limit is a number >= 0 (at most {MAX_LIMIT}), "
-                       "or null for unlimited")
+            errors.add(f"{path}.{authority}", _(
+                "%(what)s: authority %(key)s has limit %(limit)s; a limit is a number >= 0 "
+                "(at most %(most)s), or null for unlimited", what=what, key=repr(authority),
+                limit=repr(limit), most=MAX_LIMIT))
         else:
             limits[authority] = _plain_number(limit)
     return limits
@@ -349,21 +358,23 @@ def _parse_category(path: str, raw: Any, errors: _Errors) -> _CategoryEntry | No
     key = _entry_key(path, raw, "category", errors)
     if key is None:
         return None
-    what = f"category {key!r}"
+    what = _("category %(key)s", key=repr(key))
     count = len(errors)
     _unknown_fields(path, raw, CATEGORY_FIELDS, what, errors)
-    label = _label(raw.get("label"), f"{path}.label", f"{what}: label", errors)
+    label = _label(raw.get("label"), f"{path}.label", _("%(what)s: label", what=what), errors)
     competency = raw.get("competency")
     if not _is_vocabulary_key(competency):
-        errors.add(f"{path}.competency", f"{what}: competency is required (a non-empty string "
-                   "of at most 100 characters)")
+        errors.add(f"{path}.competency", _("%(what)s: competency is required (a non-empty "
+                                           "string of at most 100 characters)", what=what))
     entry = _CategoryEntry(path, key, label[0], label[1], competency or "")
     if "authority" in raw:
         if raw["authority"] is not None and not _is_vocabulary_key(raw["authority"]):
-            errors.add(f"{path}.authority", f"{what}: authority must be a key or null")
+            errors.add(f"{path}.authority", _("%(what)s: authority must be a key or null",
+                                              what=what))
         entry.authority = raw["authority"]
     if "tools" in raw:
-        entry.tools = _vocabulary_list(raw["tools"], f"{path}.tools", f"{what}: tools", errors)
+        entry.tools = _vocabulary_list(raw["tools"], f"{path}.tools",
+                                       _("%(what)s: %(field)s", what=what, field="tools"), errors)
     if "sla_hours" in raw:
         entry.sla_hours = _sla_hours(raw["sla_hours"], f"{path}.sla_hours", what, errors)
     if "root_causes" in raw:
@@ -373,16 +384,19 @@ def _parse_category(path: str, raw: Any, errors: _Errors) -> _CategoryEntry | No
 
 def _sla_hours(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        errors.add(path, f"{what}: sla_hours must be an object of severity -> hours")
+        errors.add(path, _("%(what)s: sla_hours must be an object of severity -> hours", what=what))
         return {}
     hours: dict[str, Any] = {}
     for severity, value in raw.items():
         if severity not in SEVERITIES:
-            errors.add(f"{path}.{severity}", f"{what}: unknown severity {severity!r} in "
-                       f"sla_hours (one of {', '.join(SEVERITIES)})")
+            errors.add(f"{path}.{severity}", _(
+                "%(what)s: unknown severity %(severity)s in sla_hours (one of %(known)s)",
+                what=what, severity=repr(severity), known=", ".join(SEVERITIES)))
         elif not _is_number(value) or not 0 < value <= MAX_SLA_HOURS:
-            errors.add(f"{path}.{severity}", f"{what}: sla_hours for {severity!r} must be a "
-                       f"number of hours > 0 (at most {MAX_SLA_HOURS}), not {value!r}")
+            errors.add(f"{path}.{severity}", _(
+                "%(what)s: sla_hours for %(severity)s must be a number of hours > 0 (at most "
+                "%(most)s), not %(value)s", what=what, severity=repr(severity),
+                most=MAX_SLA_HOURS, value=repr(value)))
         else:
             hours[severity] = _plain_number(value)
     return {severity: hours[severity] for severity in SEVERITIES if severity in hours}
@@ -390,7 +404,7 @@ def _sla_hours(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, Any
 
 def _root_causes(raw: Any, path: str, what: str, errors: _Errors) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
-        errors.add(path, f"{what}: root_causes must be a non-empty list")
+        errors.add(path, _("%(what)s: root_causes must be a non-empty list", what=what))
         return []
     causes: list[dict[str, str]] = []
     for index, item in enumerate(raw):
@@ -398,70 +412,78 @@ def _root_causes(raw: Any, path: str, what: str, errors: _Errors) -> list[dict[s
         if isinstance(item, str):
             item = _DEFAULT_ROOT_CAUSE_BY_KEY.get(item, {"key": item, "fr": item, "en": item})
         if not isinstance(item, Mapping):
-            errors.add(item_path, f"{what}: a root cause is a key or an object "
-                       "{\"key\", \"fr\", \"en\"}")
+            errors.add(item_path, _("%(what)s: a root cause is a key or an object "
+                                    "{\"key\", \"fr\", \"en\"}", what=what))
             continue
-        _unknown_fields(item_path, item, ("key", "fr", "en"), f"{what}: root cause", errors)
+        _unknown_fields(item_path, item, ("key", "fr", "en"),
+                        _("%(what)s: root cause", what=what), errors)
         key = item.get("key")
         if not _is_key(key):
-            errors.add(f"{item_path}.key", f"{what}: root cause key {key!r} must be a slug")
+            errors.add(f"{item_path}.key", _("%(what)s: root cause key %(key)s must be a slug",
+                                             what=what, key=repr(key)))
             continue
         if any(cause["key"] == key for cause in causes):
-            errors.add(f"{item_path}.key", f"{what}: duplicate root cause {key!r}")
+            errors.add(f"{item_path}.key", _("%(what)s: duplicate root cause %(key)s",
+                                             what=what, key=repr(key)))
             continue
         fr, en = _label({lang: item[lang] for lang in ("fr", "en") if lang in item} or key,
-                        item_path, f"{what}: root cause {key!r}", errors)
+                        item_path, _("%(what)s: root cause %(key)s", what=what, key=repr(key)),
+                        errors)
         causes.append({"key": key, "fr": fr, "en": en})
     return causes
 
 
 def _parse_user(path: str, raw: Any, errors: _Errors) -> _UserEntry | None:
     if not isinstance(raw, Mapping):
-        errors.add(path, "a user must be an object")
+        errors.add(path, _("a user must be an object"))
         return None
     email = raw.get("email")
     if not isinstance(email, str) or len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
-        errors.add(f"{path}.email", f"user email {email!r} is not a valid email address")
+        errors.add(f"{path}.email", _("user email %(email)s is not a valid email address",
+                                       email=repr(email)))
         return None
     email = email.lower()
-    what = f"user {email!r}"
+    what = _("user %(email)s", email=repr(email))
     count = len(errors)
     _unknown_fields(path, raw, USER_FIELDS, what, errors)
-    name = _text(raw.get("name"), f"{path}.name", f"{what}: name", 200, errors)
+    name = _text(raw.get("name"), f"{path}.name", _("%(what)s: name", what=what), 200, errors)
     unit = raw.get("unit")
     if not isinstance(unit, str) or not unit:
-        errors.add(f"{path}.unit", f"{what}: unit must be a unit key")
+        errors.add(f"{path}.unit", _("%(what)s: unit must be a unit key", what=what))
     role = raw.get("role")
     if role not in ROLES:
-        errors.add(f"{path}.role", f"{what}: unknown role {role!r} (one of {', '.join(ROLES)})")
+        errors.add(f"{path}.role", _("%(what)s: unknown role %(role)s (one of %(known)s)",
+                                      what=what, role=repr(role), known=", ".join(ROLES)))
     password = raw.get("password")
     if password is not None and not isinstance(password, str):
-        errors.add(f"{path}.password", f"{what}: password must be a string")
+        errors.add(f"{path}.password", _("%(what)s: password must be a string", what=what))
     entry = _UserEntry(path, email, name or "", unit or "", role or "", password)
     return entry if len(errors) == count else None
 
 
 def _parse_labels(raw: Any, errors: _Errors) -> dict[tuple[str, str], tuple[str, str]]:
     if not isinstance(raw, Mapping):
-        errors.add("labels", "\"labels\" must be an object with competencies, authorities "
-                   "and tools")
+        errors.add("labels", _("\"labels\" must be an object with competencies, authorities "
+                               "and tools"))
         return {}
     labels: dict[tuple[str, str], tuple[str, str]] = {}
     for section, entries in raw.items():
         if section not in LABEL_SECTIONS:
-            errors.add(f"labels.{section}", f"unknown labels section {section!r} (one of "
-                       f"{', '.join(LABEL_SECTIONS)})")
+            errors.add(f"labels.{section}", _(
+                "unknown labels section %(section)s (one of %(known)s)",
+                section=repr(section), known=", ".join(LABEL_SECTIONS)))
             continue
         if not isinstance(entries, Mapping):
-            errors.add(f"labels.{section}", f"labels.{section} must be an object of key -> "
-                       "{\"fr\", \"en\"}")
+            errors.add(f"labels.{section}", _(
+                "labels.%(section)s must be an object of key -> {\"fr\", \"en\"}",
+                section=section))
             continue
         for key, value in entries.items():
             path = f"labels.{section}.{key}"
             if not _is_vocabulary_key(key):
-                errors.add(path, f"label key {key!r} must be a non-empty string")
+                errors.add(path, _("label key %(key)s must be a non-empty string", key=repr(key)))
                 continue
-            fr, en = _label(value, path, f"label of {key!r}", errors)
+            fr, en = _label(value, path, _("label of %(key)s", key=repr(key)), errors)
             labels[(LABEL_SECTIONS[section], key)] = (fr, en)
     return labels
 
@@ -471,16 +493,17 @@ def _parse_labels(raw: Any, errors: _Errors) -> dict[tuple[str, str], tuple[str,
 
 def _check_duplicates(parsed: _Parsed, errors: _Errors) -> None:
     for kind, entries, attribute in (
-        ("unit key", parsed.units, "key"),
-        ("category key", parsed.categories, "key"),
-        ("user email", parsed.users, "email"),
+        (_("unit key"), parsed.units, "key"),
+        (_("category key"), parsed.categories, "key"),
+        (_("user email"), parsed.users, "email"),
     ):
         first: dict[str, str] = {}
         for entry in entries:
             value = getattr(entry, attribute)
             if value in first:
-                errors.add(f"{entry.path}.{attribute}",
-                           f"duplicate {kind} {value!r} (also at {first[value]})")
+                errors.add(f"{entry.path}.{attribute}", _(
+                    "duplicate %(kind)s %(value)s (also at %(path)s)", kind=kind,
+                    value=repr(value), path=first[value]))
             else:
                 first[value] = entry.path
 
@@ -497,12 +520,13 @@ def _check_tree(entries: list[_UnitEntry], existing: _Existing, errors: _Errors)
     for entry in entries:
         parent = parents[entry.key]
         if parent is not None and parent not in parents:
-            errors.add(f"{entry.path}.parent",
-                       f"unit {entry.key!r} has an unknown parent {parent!r}")
+            errors.add(f"{entry.path}.parent", _(
+                "unit %(key)s has an unknown parent %(parent)s", key=repr(entry.key),
+                parent=repr(parent)))
     if errors:
         return
     if not parents:
-        errors.add("units", "the organisation has no unit: the file must name its root")
+        errors.add("units", _("the organisation has no unit: the file must name its root"))
         return
     _check_roots(parents, existing.root, path_of, errors)
     _check_cycles(parents, path_of, errors)
@@ -515,20 +539,21 @@ def _check_roots(parents: dict[str, str | None], existing_root: str | None,
     roots = sorted(key for key, parent in parents.items() if parent is None)
     if existing_root is not None:
         if parents[existing_root] is not None:
-            errors.add(f"{path_of[existing_root]}.parent",
-                       f"unit {existing_root!r} is the organisation's root: it cannot get "
-                       f"a parent ({parents[existing_root]!r})")
+            errors.add(f"{path_of[existing_root]}.parent", _(
+                "unit %(key)s is the organisation's root: it cannot get a parent (%(parent)s)",
+                key=repr(existing_root), parent=repr(parents[existing_root])))
         for key in roots:
             if key != existing_root:
-                errors.add(f"{path_of[key]}.parent",
-                           f"unit {key!r} has no parent: it would be a second root beside "
-                           f"the organisation's root {existing_root!r}")
+                errors.add(f"{path_of[key]}.parent", _(
+                    "unit %(key)s has no parent: it would be a second root beside the "
+                    "organisation's root %(root)s", key=repr(key), root=repr(existing_root)))
     elif len(roots) > 1:
         # Reported on every root but the first of the file, the one kept as the root.
         roots.sort(key=lambda key: _file_order(path_of[key]))
         for key in roots[1:]:
-            errors.add(f"{path_of[key]}.parent", f"two roots: unit {key!r} has no parent, "
-                       f"like the root {roots[0]!r}")
+            errors.add(f"{path_of[key]}.parent", _(
+                "two roots: unit %(key)s has no parent, like the root %(root)s",
+                key=repr(key), root=repr(roots[0])))
 
 
 def _check_cycles(parents: dict[str, str | None], path_of: dict[str, str],
@@ -548,8 +573,8 @@ def _check_cycles(parents: dict[str, str | None], path_of: dict[str, str],
             first = min(cycle, key=lambda unit: _file_order(path_of.get(unit)))
             start_at = cycle.index(first)
             loop = [*cycle[start_at:], *cycle[:start_at], first]
-            errors.add(f"{path_of.get(first, 'units')}.parent",
-                       "cycle: " + " -> ".join(repr(unit) for unit in loop))
+            errors.add(f"{path_of.get(first, 'units')}.parent", _(
+                "cycle: %(units)s", units=" -> ".join(repr(unit) for unit in loop)))
         settled.update(chain)
 
 
@@ -592,21 +617,23 @@ def _check_users(users: list[_UserEntry], units: list[_UnitEntry], existing: _Ex
     known_units = set(existing.units) | {entry.key for entry in units}
     for entry in users:
         if entry.unit not in known_units:
-            errors.add(f"{entry.path}.unit",
-                       f"user {entry.email!r} names an unknown unit {entry.unit!r}")
+            errors.add(f"{entry.path}.unit", _(
+                "user %(email)s names an unknown unit %(unit)s", email=repr(entry.email),
+                unit=repr(entry.unit)))
         if entry.email in existing.users:
             continue
         if entry.password is None:
-            errors.add(f"{entry.path}.password",
-                       f"user {entry.email!r} is new: a password is required")
+            errors.add(f"{entry.path}.password", _(
+                "user %(email)s is new: a password is required", email=repr(entry.email)))
         elif not MIN_PASSWORD_LENGTH <= len(entry.password) <= MAX_PASSWORD_LENGTH:
-            errors.add(f"{entry.path}.password",
-                       f"user {entry.email!r}: the password must have at least "
-                       f"{MIN_PASSWORD_LENGTH} characters (at most {MAX_PASSWORD_LENGTH})")
+            errors.add(f"{entry.path}.password", _(
+                "user %(email)s: the password must have at least %(least)s characters (at "
+                "most %(most)s)", email=repr(entry.email), least=MIN_PASSWORD_LENGTH,
+                most=MAX_PASSWORD_LENGTH))
         elif _is_common_password(entry.password, entry.email):
-            errors.add(f"{entry.path}.password",
-                       f"user {entry.email!r}: the password is too common or too easy "
-                       "to guess")
+            errors.add(f"{entry.path}.password", _(
+                "user %(email)s: the password is too common or too easy to guess",
+                email=repr(entry.email)))
 
 
 # -- small validators ---------------------------------------------------------------
@@ -636,15 +663,15 @@ def _plain_number(value: int | float | Decimal) -> int | float:
 
 def _text(value: Any, path: str, what: str, max_length: int, errors: _Errors) -> str | None:
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        errors.add(path, f"{what} is required: a non-empty string of at most "
-                   f"{max_length} characters")
+        errors.add(path, _("%(what)s is required: a non-empty string of at most %(most)s "
+                           "characters", what=what, most=max_length))
         return None
     return value.strip()
 
 
 def _vocabulary_list(value: Any, path: str, what: str, errors: _Errors) -> list[str]:
     if not isinstance(value, list) or not all(_is_vocabulary_key(item) for item in value):
-        errors.add(path, f"{what} must be a list of keys (non-empty strings)")
+        errors.add(path, _("%(what)s must be a list of keys (non-empty strings)", what=what))
         return []
     return sorted(set(value))
 
@@ -659,8 +686,8 @@ def _label(value: Any, path: str, what: str, errors: _Errors) -> tuple[str, str]
         fr = (value.get("fr") or value["en"]).strip()
         en = (value.get("en") or value["fr"]).strip()
         return fr, en
-    errors.add(path, f"{what} is required: a string, or {{\"fr\": ..., \"en\": ...}} of "
-               "non-empty strings of at most 200 characters")
+    errors.add(path, _("%(what)s is required: a string, or {\"fr\": ..., \"en\": ...} of "
+                       "non-empty strings of at most 200 characters", what=what))
     return "", ""
 
 

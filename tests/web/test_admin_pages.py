@@ -583,6 +583,25 @@ def test_a_refused_import_names_the_key_and_writes_nothing(admin: FlaskClient, d
     assert (count(db, Unit), current_org_version()) == (units, version)
 
 
+def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db: Any):
+    admin.set_cookie("lang", "fr")
+    data = {"units": [{"key": "lens", "name": "", "parent": "north"},
+                      {"key": "arras", "name": "Magasin Arras", "parent": "atlantis"}],
+            "users": [{"email": "new@example.com", "name": "Nouvelle", "unit": "lens",
+                       "role": "boss"}]}
+
+    response = upload(admin, json.dumps(data).encode())
+
+    assert response.status_code == 422
+    assert field_errors(response, "file") == [
+        "units.0.name: unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
+        "caractères",
+        "users.0.role: utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
+        "lead, director, admin)",
+    ]
+    assert count(db, Unit) == 12
+
+
 def test_a_file_that_is_not_json_is_refused(admin: FlaskClient, db: Any):
     response = upload(admin, b"\xff\xfenot json")
 
