@@ -1,4 +1,5 @@
-"""`GET /api/v1/gaps`, `POST /api/v1/whatif` and the background what-if runs."""
+"""`GET /api/v1/gaps`, `GET /api/v1/locality`, `POST /api/v1/whatif` and the background
+what-if runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from irritants.api.blueprint import ApiBlueprint
 from irritants.api.errors import error_responses
 from irritants.api.schemas import Amount, JsonNumber, Key, UTCDateTime
 from irritants.models import WhatIfRun
-from irritants.services import insights
+from irritants.services import dashboards, insights
 
 blp = ApiBlueprint(
     "insights_api", __name__, url_prefix="/api/v1",
@@ -42,6 +43,14 @@ class PeriodSchema(ma.Schema):
 
     since = UTCDateTime(metadata={"description": "Included; absent: from the beginning"})
     until = UTCDateTime(metadata={"description": "Excluded; absent: up to now"})
+
+
+class LocalityQuerySchema(PeriodSchema):
+    """The subtree and time step of the locality figures; the last 90 days by default."""
+
+    subtree = Key(metadata={"description": "A unit key (GET /units); absent: the whole org"})
+    bucket = ma.fields.String(load_default="week", validate=ma.validate.OneOf(
+        dashboards.BUCKETS), metadata={"description": "The time step of `series`"})
 
 
 class Limits(ma.fields.Field):
@@ -138,6 +147,50 @@ class GapsSchema(ma.Schema):
         "description": "By count (highest first), then key, then kind"})
 
 
+class LocalityFiguresSchema(ma.Schema):
+    """The subsidiarity figures of a group of irritants (those logged in the period)."""
+
+    logged = ma.fields.Integer(required=True)
+    resolved = ma.fields.Integer(required=True)
+    resolved_at_origin = ma.fields.Integer(required=True, metadata={
+        "description": "Resolved with their origin unit as the assignee"})
+    escalated = ma.fields.Integer(required=True, metadata={
+        "description": "Escalated at least once (SLA or by hand)"})
+    routings = ma.fields.Integer(required=True, metadata={
+        "description": "Irritants whose routing distance is known"})
+    share_resolved_at_origin = ma.fields.Float(required=True, allow_none=True)
+    share_escalated = ma.fields.Float(required=True, allow_none=True)
+    mean_distance = ma.fields.Float(required=True, allow_none=True, metadata={
+        "description": "Mean number of steps from the origin to the team the routing chose"})
+
+
+class LocalityPointSchema(LocalityFiguresSchema):
+    """The figures of the irritants logged in one time step."""
+
+    start = ma.fields.Date(required=True, metadata={"description": "First day of the step"})
+
+
+class LocalityUnitSchema(LocalityFiguresSchema):
+    """The figures of the irritants that originate in a unit (own) or a child subtree."""
+
+    unit = ma.fields.String(required=True)
+    own = ma.fields.Boolean(required=True, metadata={
+        "description": "True: the subtree's own unit alone; false: a child and its subtree"})
+    has_children = ma.fields.Boolean(required=True)
+
+
+class LocalitySchema(ma.Schema):
+    """Locality, the subsidiarity figure, over time and per child subtree."""
+
+    subtree = ma.fields.String(required=True)
+    bucket = ma.fields.String(required=True)
+    since = UTCDateTime(required=True)
+    until = UTCDateTime(required=True)
+    series = ma.fields.List(ma.fields.Nested(LocalityPointSchema), required=True)
+    units = ma.fields.List(ma.fields.Nested(LocalityUnitSchema), required=True)
+    total = ma.fields.Nested(LocalityFiguresSchema, required=True)
+
+
 class WhatIfFiguresSchema(ma.Schema):
     """The six figures of a what-if replay (routing.md "What-if")."""
 
@@ -183,6 +236,25 @@ def gaps(args: dict[str, Any]) -> Any:
     # thousands of units.
     body = json.dumps(report, separators=(",", ":"), ensure_ascii=False)
     return current_app.response_class(body, mimetype="application/json")
+
+
+@blp.route("/locality", methods=["GET"])
+@token_auth
+@blp.arguments(LocalityQuerySchema, location="query", unknown=ma.RAISE)
+@blp.response(200, LocalitySchema)
+@error_responses(blp, 401, 403, 404, 422)
+@blp.doc(summary="Locality: how close to the customer irritants are resolved",
+         description="Directors and admins. For the irritants logged in [since, until) (the "
+         "last 90 days by default) that originate in `subtree` (the whole org by default): "
+         "per time step and per child subtree, how many were logged, resolved, resolved at "
+         "their origin and escalated, and the mean routing distance. The figures of the "
+         "directors' locality page, for BI tools.")
+def locality(args: dict[str, Any]) -> Any:
+    """The locality figures of a period and subtree."""
+    period = dashboards.period_of(args.get("since"), args.get("until"))
+    result = dashboards.locality(actor=g.api_user, period=period, subtree=args.get("subtree"),
+                                 bucket=args["bucket"])
+    return {**result, "since": period.since, "until": period.until}
 
 
 @blp.route("/whatif", methods=["POST"])
