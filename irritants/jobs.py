@@ -143,6 +143,15 @@ def deliver_outbox_message(message_id: int) -> bool:
         return deliver(message_id)
 
 
+def deliver_outbox_messages(message_ids: list[int]) -> int:
+    """Perform several outbox messages in one batch (idempotent per message); how many
+    were sent now. The in-process runner gathers its delivery jobs into this one."""
+    from irritants.services.outbox import deliver_many
+
+    with app_context():
+        return deliver_many(message_ids)
+
+
 def run_sla_sweep(at: str | None = None) -> int:
     """Escalate everything overdue (at ISO time `at`, else now), then relay the outbox."""
     from irritants.services.escalation import sweep_overdue
@@ -219,15 +228,27 @@ def schedule_next_sweep(now: datetime | None = None) -> str | None:
     return job_id
 
 
+Job = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
 class InProcessRunner:
     """Without Redis: one daemon thread per serving process runs the jobs handed to it
-    and, every SLA_SWEEP_SECONDS, the sweep and the outbox relay."""
+    and, every SLA_SWEEP_SECONDS, the sweep and the outbox relay.
+
+    The thread shares its process's CPU with the requests, so it works in batches: it
+    lets jobs gather for BATCH_WINDOW seconds after the first one arrives, then performs
+    every outbox delivery job taken in one deliver_outbox_messages() (one claim and one
+    read of recipients, irritants and events for all), the other jobs one by one.
+    """
+
+    BATCH_WINDOW = 0.2
+    BATCH_MAX = 200
 
     def __init__(self, app: Flask, period: int) -> None:
         self.app = app
         self.period = period
         self.pid = os.getpid()
-        self.jobs: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue()
+        self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="irritants-scheduler",
                                        daemon=True)
@@ -255,14 +276,37 @@ class InProcessRunner:
             except queue.Empty:
                 job = None
             if job is not None:
-                with self.app.app_context():
-                    _run_inline(job[0], *job[1])
+                self._run_batch(self._gather(job))
             if self.stopping.is_set():
                 break
             if time.monotonic() >= next_sweep:
                 with self.app.app_context():
                     _run_inline(run_sla_sweep)
                 next_sweep = time.monotonic() + self.period
+
+    def _gather(self, first: Job) -> list[Job]:
+        """The first job and those that arrive within BATCH_WINDOW (at most BATCH_MAX)."""
+        batch = [first]
+        deadline = time.monotonic() + self.BATCH_WINDOW
+        while len(batch) < self.BATCH_MAX and not self.stopping.is_set():
+            try:
+                job = self.jobs.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if job is None:  # stop(): finish what was taken
+                self.stopping.set()
+                break
+            batch.append(job)
+        return batch
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        deliveries = [args[0] for func, args in batch if func is deliver_outbox_message]
+        with self.app.app_context():
+            if deliveries:
+                _run_inline(deliver_outbox_messages, deliveries)
+            for func, args in batch:
+                if func is not deliver_outbox_message:
+                    _run_inline(func, *args)
 
 
 _runner: InProcessRunner | None = None

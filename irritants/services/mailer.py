@@ -53,20 +53,39 @@ def render_email(name: str, context: dict[str, Any]) -> str:
     return current_app.jinja_env.get_template(name).render(**context)
 
 
+_IRRITANT_LOADS = (joinedload(Irritant.category), joinedload(Irritant.assignee))
+_EVENT_LOADS = (joinedload(IrritantEvent.assignee),)
+
+
+def preload_for_emails(payloads: list[dict[str, Any]]) -> list[Any]:
+    """Read the recipients, irritants and events of these emails in one query each, into
+    the session, where send_outbox_email finds them; hold the list while sending."""
+    def ids(key: str) -> set[int]:
+        return {payload[key] for payload in payloads if isinstance(payload.get(key), int)}
+
+    loaded: list[Any] = []
+    for model, key, loads in ((User, "user_id", ()), (Irritant, "irritant_id", _IRRITANT_LOADS),
+                              (IrritantEvent, "event_id", _EVENT_LOADS)):
+        wanted = ids(key)
+        if wanted:
+            loaded += db.session.scalars(
+                db.select(model).options(*loads).where(model.id.in_(wanted))
+            ).unique().all()
+    return loaded
+
+
 def send_outbox_email(message: OutboxMessage) -> None:
-    """Render and send one outbox email; raises on a failed send (the outbox retries)."""
+    """Render and send one outbox email; raises on a failed send (the outbox retries).
+
+    Rows already in the session (preload_for_emails) cost no query."""
     payload = message.payload
     user = db.session.get(User, payload["user_id"])
     if user is None or not user.is_active:
         return  # nobody to tell any more: done, not retried
-    irritant = db.session.scalar(
-        db.select(Irritant)
-        .options(joinedload(Irritant.category), joinedload(Irritant.assignee))
-        .where(Irritant.id == payload["irritant_id"])
-    )
+    irritant = db.session.get(Irritant, payload["irritant_id"], options=_IRRITANT_LOADS)
     if irritant is None:
         return
-    event = db.session.get(IrritantEvent, payload.get("event_id") or 0)
+    event = db.session.get(IrritantEvent, payload.get("event_id") or 0, options=_EVENT_LOADS)
     locale = user.locale if user.locale in ("fr", "en") else "fr"
     with force_locale(locale):
         subject, context = _content(payload["template"], user, irritant, event, locale)

@@ -26,7 +26,7 @@ def insert_rows(model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT the rows (attribute names as keys) in one statement; nothing returned."""
     if not rows:
         return
-    if _has_insert_hooks(model):
+    if has_insert_hooks(model):
         _through_the_session(model, rows)
         return
     db.session.execute(_statements(model.__table__)[0], [_columns(model, row) for row in rows])
@@ -37,7 +37,7 @@ def insert_objects(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]
     order: read their attributes, do not add them to a session (they are written)."""
     if not rows:
         return []
-    if _has_insert_hooks(model):
+    if has_insert_hooks(model):
         return _through_the_session(model, rows)
     table = model.__table__  # type: ignore[attr-defined]
     values = [_with_defaults(table, _columns(model, row)) for row in rows]
@@ -63,7 +63,7 @@ def _statements(table: sa.Table) -> tuple[sa.Insert, sa.Insert]:
     return sa.insert(table), sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
-def _has_insert_hooks(model: type[Any]) -> bool:
+def has_insert_hooks(model: type[Any]) -> bool:
     """Whether ORM insert events listen on the model (the demo loader dates rows that way):
     then the rows go through the unit of work, as those listeners expect."""
     dispatch = sa.inspect(model).dispatch

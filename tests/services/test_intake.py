@@ -296,6 +296,52 @@ def test_logging_tells_the_leads_of_the_assignee_in_app_and_by_email(db, user, s
     assert email.extra_headers["Message-ID"].startswith(f"<irritants.{messages[0].id}.")
 
 
+def test_logging_notifies_every_active_lead_of_the_assignee_in_one_statement(
+        db, user, sent_mail):
+    from sqlalchemy import event
+
+    from irritants.models import User
+
+    first = user("lead.northbo")
+    unit_id = first.unit_id
+    second = User(email="lead2.northbo@example.com", name="Second lead", role="lead",
+                  unit_id=unit_id)
+    gone = User(email="gone.northbo@example.com", name="Gone lead", role="lead",
+                unit_id=unit_id, is_active_account=False)
+    agent = User(email="agent.northbo@example.com", name="Agent", role="agent",
+                 unit_id=unit_id)
+    db.session.add_all([second, gone, agent])
+    db.session.commit()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        irritant = log_irritant(user("agent.lille"), category="late-delivery",
+                                severity="high", description="Parcel late", amount=40, now=T0)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    logged = [statement.split(" (")[0] for statement in statements]
+    logged = logged[:logged.index("INSERT INTO outbox_message") + 1]
+    assert logged.count("INSERT INTO notification") == 1
+    # The leads are read by the notifications' INSERT ... SELECT, not by a query of their own.
+    assert not [statement for statement in statements
+                if statement.startswith("SELECT") and '"user".role = ' in statement]
+    notes = db.session.scalars(select(Notification).order_by(Notification.user_id)).all()
+    assert [(n.user_id, n.kind, n.irritant_id, n.dedupe_key) for n in notes] == [
+        (lead.id, "assigned", irritant.id, f"assigned:{notes[0].data['event_id']}")
+        for lead in (first, second)]
+    assert notes[0].data == {"irritant_id": irritant.id, "how": "logged",
+                             "unit": "North back-office", "event_id": notes[0].data["event_id"]}
+    assert notes[0].created_at is not None
+    messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.payload["user_id"] for m in messages] == [first.id, second.id]
+    assert sorted(mail.to[0] for mail in sent_mail) == [
+        "lead.northbo@example.com", "lead2.northbo@example.com"]
+
+
 def test_an_irritant_assigned_to_a_unit_without_leads_notifies_nobody(db, user, sent_mail):
     log_irritant(user("agent.lille"), category="rude-service", severity="low",
                  description="x", now=T0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -199,3 +200,126 @@ def test_in_app_notifications_are_listed_newest_first_and_marked_read(db, user):
     mark_read(lead)
     assert unread_count(lead) == 0
     assert db.session.scalars(select(Notification)).all().__len__() == 2
+
+
+# -- batches: the in-process runner and the relay -------------------------------------
+
+
+def count_selects(db: Any) -> Iterator[list[str]]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def selects(db: Any) -> Iterator[list[str]]:
+    yield from count_selects(db)
+
+
+def log_three(user: Any) -> list[Any]:
+    return [log_irritant(user("agent.lille"), category="late-delivery", severity="high",
+                         description=f"Parcel late {n}", amount=40) for n in range(3)]
+
+
+def test_a_batch_sends_each_message_once_and_reads_its_rows_once(db, user, held_jobs,
+                                                                 sent_mail, selects):
+    irritant_ids = [irritant.id for irritant in log_three(user)]
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    assert len(ids) == 3
+    db.session.commit()
+    db.session.expunge_all()
+    selects.clear()
+
+    assert jobs.deliver_outbox_messages(ids + ids) == 3  # duplicates are one message
+    # The messages, then their users, irritants and events: one query each, not per email.
+    assert len(selects) == 4
+    assert all(mail.to == ["lead.northbo@example.com"] for mail in sent_mail)
+    assert all(f"{irritant_id}" in mail.subject
+               for mail, irritant_id in zip(sent_mail, irritant_ids, strict=True))
+
+    assert jobs.deliver_outbox_messages(ids) == 0  # run twice: nothing more
+    assert deliver(ids[0]) is False
+    assert deliver_pending(now=utcnow() + timedelta(hours=1)) == 0
+    assert len(sent_mail) == 3
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(row.attempts, row.locked_until, row.last_error) for row in rows] == \
+        [(1, None, None)] * 3
+    assert all(row.done_at is not None for row in rows)
+    assert [mail.extra_headers["Message-ID"] for mail in sent_mail] == \
+        [message_id_for(row) for row in rows]
+
+
+def test_a_batch_skips_rows_leased_by_another_delivery(db, user, held_jobs, sent_mail):
+    log_three(user)
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    now = utcnow()
+    leased = db.session.get(OutboxMessage, ids[1])
+    leased.locked_until = now + timedelta(minutes=1)
+    db.session.commit()
+
+    assert jobs.deliver_outbox_messages(ids) == 2
+    assert len(sent_mail) == 2
+    db.session.refresh(leased)
+    assert (leased.done_at, leased.attempts) == (None, 0)
+
+
+def test_a_failed_send_in_a_batch_is_released_and_the_others_go_out(
+        db, user, held_jobs, sent_mail, monkeypatch):
+    from irritants.services import mailer
+
+    log_three(user)
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    send = mailer.send_outbox_email
+
+    def failing_on_the_second(message: OutboxMessage) -> None:
+        if message.id == ids[1]:
+            raise ConnectionRefusedError("SMTP down")
+        send(message)
+
+    monkeypatch.setattr(mailer, "send_outbox_email", failing_on_the_second)
+    now = utcnow()
+    from irritants.services.outbox import deliver_many
+
+    assert deliver_many(ids, now) == 2
+    assert len(sent_mail) == 2
+    failed = db.session.get(OutboxMessage, ids[1])
+    db.session.refresh(failed)
+    assert (failed.done_at, failed.attempts) == (None, 1)
+    assert failed.locked_until == now + timedelta(seconds=60)
+    assert failed.last_error == "ConnectionRefusedError: SMTP down"
+
+    monkeypatch.setattr(mailer, "send_outbox_email", send)
+    assert deliver_pending(now + timedelta(seconds=61)) == 1
+    assert len(sent_mail) == 3
+
+
+def test_the_in_process_runner_gathers_delivery_jobs_into_one_batch(app, db, user, held_jobs,
+                                                                    monkeypatch):
+    log_three(user)
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    db.session.commit()
+    calls: list[Any] = []
+    monkeypatch.setattr(jobs, "deliver_outbox_messages", lambda batch: calls.append(
+        ("batch", batch)))
+    runner = jobs.InProcessRunner(app, period=3600)
+    for message_id in ids:
+        runner.submit(jobs.deliver_outbox_message, message_id)
+    runner.submit(calls.append, "other job")
+    runner.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        runner.stop()
+    assert calls == [("batch", ids), "other job"]
