@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 PHONE = {"width": 360, "height": 740}
+DESK = {"width": 1280, "height": 800}
 E2E_USERS = [
     {"email": "lead.roubaix@example.com", "name": "Rémi Lead", "unit": "roubaix",
      "role": "lead", "password": "roubaix-lead-pass"},
