@@ -34,6 +34,9 @@ E2E_USERS = [
      "role": "lead", "password": "roubaix-lead-pass"},
 ]
 
+# Root causes of the seeded billing errors (keys of the default root causes).
+SEEDED_ROOT_CAUSES = ["process", "process", "training"]
+
 
 def need_chromium() -> str:
     """Chromium's path; fail on CI, skip elsewhere when it is missing."""
@@ -43,6 +46,25 @@ def need_chromium() -> str:
     if ON_CI:
         pytest.fail(f"CI=true and {message}")
     pytest.skip(message)
+
+
+def seed_irritants() -> None:
+    """Billing errors logged at Store Nice and resolved (no other test logs one): what the
+    directors' pages show. Nice lacks the billing competency and the crm, so each goes up to
+    Region South and leaves gap items for Store Nice."""
+    from sqlalchemy import select
+
+    from irritants.models import User
+    from irritants.services.intake import log_irritant
+    from irritants.services.resolution import resolve_irritant
+
+    director = db.session.scalars(select(User).where(User.email == "director@example.com")).one()
+    for number, cause in enumerate(SEEDED_ROOT_CAUSES):
+        irritant = log_irritant(director, category="billing-error", severity="medium",
+                                description=f"Double débit n° {number}", origin_unit="nice",
+                                amount=40)
+        resolve_irritant(irritant.id, actor=director, resolution="Remboursé",
+                         root_cause=cause)
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +91,11 @@ def live_server() -> Iterator[str]:
         data: dict[str, Any] = load_fixture("org-small.json")
         data["users"] = data["users"] + E2E_USERS
         import_org(data)
+        seed_irritants()
         db.session.remove()
+    # A what-if over more than 2 irritants runs in the background, as a long one would.
+    patch = pytest.MonkeyPatch()
+    patch.setattr("irritants.web.insights.views.INLINE_REPLAY", 2)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -77,6 +103,7 @@ def live_server() -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
+    patch.undo()
     with app.app_context():
         db.engine.dispose()
 
