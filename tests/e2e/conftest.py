@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,13 @@ def seed_irritants() -> None:
                                 amount=40)
         resolve_irritant(irritant.id, actor=director, resolution="Remboursé",
                          root_cause=cause)
+    # The North back-office's queue: a critical late delivery 3 hours overdue (its SLA is 2 h;
+    # the test server runs no SLA sweep), and a billing error due in 3 days.
+    log_irritant(director, category="billing-error", severity="medium", origin_unit="north-bo",
+                 description="Facture envoyée deux fois")
+    log_irritant(director, category="late-delivery", severity="critical", origin_unit="north-bo",
+                 description="Colis attendu depuis une semaine",
+                 now=datetime.now(UTC) - timedelta(hours=5))
 
 
 @pytest.fixture(scope="session")
