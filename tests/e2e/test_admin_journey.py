@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +108,53 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     assert nina.page.url.startswith(f"{live_server}/auth/login")
     nina.close()
     admin.close()
+
+
+@pytest.mark.browser
+def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organisation(
+    browser: Any, live_server: str, org_passwords: dict[str, str]
+) -> None:
+    email = "admin@example.com"
+    admin = signed_in(browser, live_server, email, org_passwords[email])
+    page = admin.page
+    admin.follow("Vocabulaire")
+    page.get_by_label("Type").select_option(label="Outil")
+    page.get_by_label("Clé", exact=True).fill("scanner")
+    page.get_by_label("Libellé en français").fill("Scanner de colis")
+    page.get_by_label("Libellé en anglais").fill("Parcel scanner")
+    admin.submit(page.get_by_role("button", name="Ajouter au vocabulaire"))
+    assert admin.flash() == "scanner ajouté au vocabulaire."
+    assert row_text(admin, "scanner") == [
+        "scanner", "Scanner de colis", "Parcel scanner", "0", "0", "Modifier les libellés"]
+
+    admin.follow("Catégories")
+    admin.follow("Nouvelle catégorie")
+    page.get_by_label("Clé", exact=True).fill("damaged-parcel")
+    page.get_by_label("Libellé en français").fill("Colis abîmé")
+    page.get_by_label("Libellé en anglais").fill("Damaged parcel")
+    page.get_by_label("Compétence", exact=True).select_option("delivery")
+    page.get_by_label("Scanner de colis").check()
+    assert page.get_by_label("Causes profondes").input_value().splitlines()[:2] == [
+        "process | Processus | Process", "training | Formation | Training"]
+    admin.submit(page.get_by_role("button", name="Enregistrer la catégorie"))
+    assert admin.flash() == "Catégorie créée."
+    assert page.locator("h1").inner_text() == "Colis abîmé damaged-parcel"
+    assert page.get_by_label("Scanner de colis").is_checked()
+    assert page.get_by_label("Compétence", exact=True).input_value() == "delivery"
+
+    admin.follow("Import et export")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l'organisation (JSON)").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    category = next(c for c in exported["categories"] if c["key"] == "damaged-parcel")
+    assert category["label"] == {"fr": "Colis abîmé", "en": "Damaged parcel"}
+    assert (category["competency"], category["tools"]) == ("delivery", ["scanner"])
+    assert exported["labels"]["tools"]["scanner"] == {
+        "fr": "Scanner de colis", "en": "Parcel scanner"}
+    assert all("password" not in user for user in exported["users"])
+    admin.close()
+
+
+def row_text(user: Any, key: str) -> list[str]:
+    row = user.page.locator("main tr", has=user.page.get_by_text(key, exact=True)).first
+    return [cell.strip() for cell in row.locator("td, th").all_inner_texts()]
