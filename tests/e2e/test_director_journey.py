@@ -84,7 +84,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     page.locator("main tr", has=page.locator("th", has_text="Processus")).get_by_role(
         "link", name="par catégorie").click()
     director.check()
-    assert "Cause profonde: Processus" in page.locator(".chips").inner_text()
+    assert "Cause profonde : Processus" in page.locator(".chips").inner_text()
     assert row_of(director, "Billing error")[1:6] == ["0", "0", "0", "2", "2"]
     page.locator("main tr", has=page.locator("th", has_text="Billing error")).get_by_role(
         "link", name="2", exact=True).click()
@@ -111,6 +111,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     crm_row.get_by_role("link", name="Accorder").click()
     director.check()
     assert page.get_by_label("Unité (clé)").input_value() == "nice"
+    assert "Habilitations\ngesture : 50" in page.locator(".facts").inner_text()
     assert page.get_by_label("crm", exact=True).is_checked()
     page.get_by_label("Pourquoi").fill("Les remboursements de facturation restent au magasin")
     director.submit(page.get_by_role("button", name="Accorder", exact=True))
