@@ -130,6 +130,16 @@ class User:
         self.context.close()
 
 
+def log_irritant(agent: User, category: str, description: str) -> str:
+    """The agent logs an irritant from the menu; the path of its page."""
+    agent.follow("Signaler un irritant", nav=True)
+    agent.page.get_by_label("Catégorie").select_option(label=category)
+    agent.page.get_by_label("Que s'est-il passé ?").fill(description)
+    agent.submit(agent.page.get_by_role("button", name="Envoyer"))
+    assert re.search(r"/irritants/\d+\?sent=1$", agent.page.url)
+    return agent.page.url.split("?")[0].removeprefix(agent.base_url)
+
+
 def signed_in(browser: Any, base_url: str, email: str, password: str, *,
               screen: str = "phone", lang: str = "fr") -> User:
     return User(browser, base_url, screen=screen, lang=lang).sign_in(email, password)
