@@ -9,6 +9,7 @@ an accessible name.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import DESK, PHONE
@@ -105,6 +106,18 @@ class User:
         with self.page.expect_navigation():
             button.click()
         self.check()
+
+    def download(self, link: Any) -> bytes:
+        """Clicks a download link; the bytes of the file."""
+        with self.page.expect_download() as download:
+            link.click()
+        return Path(download.value.path()).read_bytes()
+
+    def csv_lines(self, link: Any) -> list[str]:
+        """Downloads a CSV: it must start with a BOM (for spreadsheets); its lines."""
+        content = self.download(link)
+        assert content.startswith(b"\xef\xbb\xbf"), content[:20]
+        return content.decode("utf-8-sig").splitlines()
 
     def flash(self) -> str:
         return self.page.locator(".flashes").inner_text().strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,12 +69,8 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert row_of(director, "Processus")[1:] == ["0", "0", "0", "2", "2", "2", "–", "–"]
     assert row_of(director, "Formation")[1:] == ["0", "0", "0", "1", "1", "1", "–", "–"]
 
-    # The CSV of the table: UTF-8 with a BOM (for spreadsheets), the French header.
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Télécharger en CSV").click()
-    content = Path(download.value.path()).read_bytes()
-    assert content.startswith(b"\xef\xbb\xbf")
-    lines = content.decode("utf-8-sig").splitlines()
+    # The CSV of the table: UTF-8 with a BOM (for spreadsheets).
+    lines = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
     assert lines[0] == ("root_cause,count,open,overdue,unroutable,resolved,occurrences,"
                         "oldest_open,mean_open_age_days")
     assert "process,2,0,0,0,2,2,," in lines
@@ -107,6 +102,17 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert page.get_by_text("1 unité trouvée").is_visible()
 
     director.follow("Manques")
+    refund = page.locator("main tr", has=page.get_by_text("Il a manqué refund à Store Nice"))
+    assert [cell.strip() for cell in refund.locator("td").all_inner_texts()][1:4] == [
+        "3", "0", "▲ +3\nde plus que la période précédente"]
+    gaps_csv = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
+    # Other journeys may have left gaps elsewhere: Store Nice's lines.
+    assert [line for line in gaps_csv if line.startswith(("unit,", "nice,"))] == [
+        "unit,unit_name,kind,item,count,previous,max_required,limit_recorded,holds_today,"
+        "limit_today",
+        "nice,Store Nice,authority,refund,3,0,40,,no,",
+        "nice,Store Nice,competency,billing,3,0,,,no,",
+        "nice,Store Nice,tool,crm,3,0,,,no,"]
     crm_row = page.locator("main tr", has=page.get_by_text("Il a manqué crm à Store Nice"))
     crm_row.get_by_role("link", name="Accorder").click()
     director.check()
@@ -131,4 +137,8 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "Proximité : les irritants sont-ils résolus là où ils surviennent ?")
     director.follow("Compétences et délégation")
     assert row_of(director, "Store Nice")[1:3] == ["billing", "3"]
+    training = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV").first)
+    assert training == [
+        "unit,unit_name,competency,gaps,irritants_originating_there,kept_local_if_trained",
+        "nice,Store Nice,billing,3,3,0"]
     director.close()
