@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     admin.submit(page.get_by_role("button", name="Save", exact=True))
     assert admin.flash() == "User saved."
     assert page.get_by_label("Role", exact=True).input_value() == "lead"
+    # A new link (the invitation is lost, say) replaces the first one.
+    admin.submit(page.get_by_role("button", name="Make a password link"))
+    assert page.locator("h1").inner_text() == "Password link for Nina Lead"
+    link = page.get_by_label("Link").input_value()
+    admin.follow("Back to the user")
 
     # Nina opens the link on her phone, in French.
     nina = User(browser, live_server)
@@ -152,6 +158,20 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
     assert exported["labels"]["tools"]["scanner"] == {
         "fr": "Scanner de colis", "en": "Parcel scanner"}
     assert all("password" not in user for user in exported["users"])
+
+    # Importing it back with one more store and a new name for the category.
+    exported["units"].append({"key": "toulon", "name": "Store Toulon", "parent": "south",
+                              "competencies": ["product", "service"], "authorities": {},
+                              "tools": ["pos"]})
+    category["label"]["fr"] = "Colis endommagé"
+    page.get_by_label("Fichier de l'organisation (JSON)").set_input_files({
+        "name": "org.json", "mimeType": "application/json",
+        "buffer": json.dumps(exported).encode()})
+    admin.submit(page.get_by_role("button", name="Importer"))
+    assert re.fullmatch(r"Organisation importée : 1 unité, 1 catégorie et 0 utilisateur créés "
+                        r"ou mis à jour ; version de l'organisation \d+\.", admin.flash())
+    admin.follow("Unités")
+    assert row_text(admin, "toulon")[1:3] == ["Store Toulon", "south"]
     admin.close()
 
 

@@ -21,6 +21,7 @@ def test_typing_part_of_a_store_name_selects_it_as_the_origin(
     page.fill("textarea[name=description]", "Le grille-pain ne chauffe plus")
     page.click("summary.more__summary")
     origin = page.locator("select[name=origin_unit]")
+    every = origin.locator("option").count()  # the open units (other journeys add some)
     assert origin.input_value() == "lille"  # their own unit by default
     search = page.get_by_label("Rechercher une équipe par son nom")
 
@@ -33,7 +34,7 @@ def test_typing_part_of_a_store_name_selects_it_as_the_origin(
     search.press("Enter")  # picks the team, does not send the form
     assert page.url.endswith("/irritants/new")
     search.fill("")
-    assert origin.locator("option").count() == 12  # every team again, the choice kept
+    assert origin.locator("option").count() == every  # every team again, the choice kept
     assert origin.input_value() == "marseille"
 
     agent.submit(page.locator("button.button--wide"))
