@@ -17,7 +17,8 @@ from tests.e2e.conftest import DESK, PHONE
 SCREENS = {"phone": PHONE, "desk": DESK}
 LOCALES = {"fr": "fr-FR", "en": "en-US"}
 
-# Visible controls without an accessible name (label, aria-label(ledby), title, text).
+# Visible controls without an accessible name (label, aria-label(ledby), title, text), or out
+# of the keyboard's reach (a negative tabindex).
 UNLABELLED_CONTROLS = """() => {
   const visible = (el) => el.checkVisibility({visibilityProperty: true});
   const named = (el) => {
@@ -35,7 +36,7 @@ UNLABELLED_CONTROLS = """() => {
   };
   const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
   return [...document.querySelectorAll(selector)]
-    .filter((el) => visible(el) && !named(el))
+    .filter((el) => visible(el) && (!named(el) || (el.tabIndex < 0 && !el.disabled)))
     .map((el) => el.outerHTML.slice(0, 160));
 }"""
 

@@ -54,6 +54,14 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
 
     email = "lead.north@example.com"
     north = signed_in(browser, live_server, email, org_passwords[email])
+    # The phone menu opens from the keyboard.
+    toggle = north.page.get_by_role("button", name="Menu")
+    toggle.focus()
+    toggle.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert north.page.locator("#site-nav").get_by_role("link", name="File d'attente").is_visible()
+    toggle.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "false"
     north.page.locator(f'main a[href="{path}"]').click()
     north.check()
     page = north.page
