@@ -43,7 +43,7 @@ def test_a_director_replays_two_changes_in_the_background_and_sees_the_result(
     director.check()
     changes = page.locator("section", has=page.get_by_role("heading", name="Changes tried"))
     assert changes.locator("li").all_inner_texts() == [
-        "Store Nice: billing; refund → 100;", "Store Nice: crm;"]
+        "Store Nice: billing, refund → 100", "Store Nice: crm"]
     hint = changes.locator(".hint").inner_text()
     assert re.fullmatch(r"From \w{3} \d+, \d{4} to \w{3} \d+, \d{4} included\.", hint), hint
     figures = dict(zip(page.locator(".figure dt").all_inner_texts(),
@@ -95,7 +95,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "Store Nice (origine)", "Region South (attributaire)"]
     nice = page.locator("main li", has=page.get_by_text("nice", exact=True)).last
     assert "Origine" in nice.inner_text()
-    assert "Manquait pour cet irritant : billing; crm; refund (demandé 40);" in nice.inner_text()
+    assert "Manquait pour cet irritant : billing, crm, refund (demandé 40)" in nice.inner_text()
 
     page.get_by_label("Trouver une unité par nom ou par clé").fill("nice")
     director.submit(page.get_by_role("button", name="Chercher"))
