@@ -130,6 +130,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     grants = page.locator("main section", has_text="Attributions : avant et après").last
     assert "Par Diane Director : Les remboursements de facturation restent au magasin" in (
         grants.inner_text())
+    assert grants.locator("th").first.inner_text() == "Attribution"  # a noun, not "Accorder"
 
     # Locality and HR fit the phone (the locality table once pushed the page sideways).
     director.follow("Proximité")
