@@ -120,6 +120,12 @@ class User:
         assert content.startswith(b"\xef\xbb\xbf"), content[:20]
         return content.decode("utf-8-sig").splitlines()
 
+    def row(self, text: str) -> list[str]:
+        """The cells of the first table row with a cell containing `text` (case ignored)."""
+        cells = self.page.locator("th, td").filter(has_text=text)
+        row = self.page.locator("main tr", has=cells).first
+        return [cell.strip() for cell in row.locator("th, td").all_inner_texts()]
+
     def flash(self) -> str:
         return self.page.locator(".flashes").inner_text().strip()
 

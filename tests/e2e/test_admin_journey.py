@@ -130,7 +130,7 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
     page.get_by_label("Libellé en anglais").fill("Parcel scanner")
     admin.submit(page.get_by_role("button", name="Ajouter au vocabulaire"))
     assert admin.flash() == "scanner ajouté au vocabulaire."
-    assert row_text(admin, "scanner") == [
+    assert admin.row("scanner") == [
         "scanner", "Scanner de colis", "Parcel scanner", "0", "0", "Modifier les libellés"]
 
     admin.follow("Catégories")
@@ -171,10 +171,5 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
     assert re.fullmatch(r"Organisation importée : 1 unité, 1 catégorie et 0 utilisateur créés "
                         r"ou mis à jour ; version de l'organisation \d+\.", admin.flash())
     admin.follow("Unités")
-    assert row_text(admin, "toulon")[1:3] == ["Store Toulon", "south"]
+    assert admin.row("toulon")[1:3] == ["Store Toulon", "south"]
     admin.close()
-
-
-def row_text(user: Any, key: str) -> list[str]:
-    row = user.page.locator("main tr", has=user.page.get_by_text(key, exact=True)).first
-    return [cell.strip() for cell in row.locator("td, th").all_inner_texts()]

@@ -7,13 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import User, signed_in
-
-
-def row_of(user: User, header: str) -> list[str]:
-    """The cells of the table row whose header cell starts with `header`."""
-    row = user.page.locator("main tr", has=user.page.locator("th", has_text=header)).first
-    return [cell.strip() for cell in row.locator("th, td").all_inner_texts()]
+from tests.e2e.helpers import signed_in
 
 
 @pytest.mark.browser
@@ -52,8 +46,8 @@ def test_a_director_replays_two_changes_in_the_background_and_sees_the_result(
     assert figures["Would change team"] == "3"
     assert int(figures["Assigned to their origin, after"]) == (
         int(figures["Assigned to their origin, before"]) + 3)
-    assert row_of(director, "Store Nice")[1:] == ["3", "0", "+3"]
-    assert row_of(director, "Region South")[1:] == ["0", "3", "−3"]
+    assert director.row("Store Nice")[1:] == ["3", "0", "+3"]
+    assert director.row("Region South")[1:] == ["0", "3", "−3"]
     assert page.get_by_role("link", name="Grant this to Store Nice").count() == 2
     director.close()
 
@@ -66,8 +60,8 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     director = signed_in(browser, live_server, email, org_passwords[email])
     page = director.page
     assert page.locator("h1").inner_text() == "Causes profondes"
-    assert row_of(director, "Processus")[1:] == ["0", "0", "0", "2", "2", "2", "–", "–"]
-    assert row_of(director, "Formation")[1:] == ["0", "0", "0", "1", "1", "1", "–", "–"]
+    assert director.row("Processus")[1:] == ["0", "0", "0", "2", "2", "2", "–", "–"]
+    assert director.row("Formation")[1:] == ["0", "0", "0", "1", "1", "1", "–", "–"]
 
     # The CSV of the table: UTF-8 with a BOM (for spreadsheets).
     lines = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
@@ -80,7 +74,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "link", name="par catégorie").click()
     director.check()
     assert "Cause profonde : Processus" in page.locator(".chips").inner_text()
-    assert row_of(director, "Billing error")[1:6] == ["0", "0", "0", "2", "2"]
+    assert director.row("Billing error")[1:6] == ["0", "0", "0", "2", "2"]
     page.locator("main tr", has=page.locator("th", has_text="Billing error")).get_by_role(
         "link", name="2", exact=True).click()
     director.check()
@@ -123,7 +117,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     director.submit(page.get_by_role("button", name="Accorder", exact=True))
     assert director.flash() == "Accordé. Les prochaines orientations en tiennent compte."
     # Back on the gap ledger: Store Nice now holds the crm; the grant is listed with its reason.
-    crm = row_of(director, "Store Nice")  # the first row: refund
+    crm = director.row("Store Nice")  # the first row: refund
     assert crm[1].startswith("refund")
     assert "l'a aujourd'hui" in crm_row.inner_text()
     assert crm_row.get_by_role("link", name="Accorder").count() == 0
@@ -137,7 +131,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert page.locator("h1").inner_text() == (
         "Proximité : les irritants sont-ils résolus là où ils surviennent ?")
     director.follow("Compétences et délégation")
-    assert row_of(director, "Store Nice")[1:3] == ["billing", "3"]
+    assert director.row("Store Nice")[1:3] == ["billing", "3"]
     training = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV").first)
     assert training == [
         "unit,unit_name,competency,gaps,irritants_originating_there,kept_local_if_trained",
