@@ -35,7 +35,7 @@ typecheck: venv
 
 ## make translations: extract messages and update the catalogues (then translate, then compile)
 translations: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o irritants/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k n_:1,2 -o irritants/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i irritants/translations/messages.pot -d irritants/translations --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d irritants/translations
 

@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 PHONE = {"width": 360, "height": 740}
+DESK = {"width": 1280, "height": 800}
 E2E_USERS = [
     {"email": "lead.roubaix@example.com", "name": "Rémi Lead", "unit": "roubaix",
      "role": "lead", "password": "roubaix-lead-pass"},
 ]
+
+# Root causes of the seeded billing errors (keys of the default root causes).
+SEEDED_ROOT_CAUSES = ["process", "process", "training"]
 
 
 def need_chromium() -> str:
@@ -42,6 +47,32 @@ def need_chromium() -> str:
     if ON_CI:
         pytest.fail(f"CI=true and {message}")
     pytest.skip(message)
+
+
+def seed_irritants() -> None:
+    """Billing errors logged at Store Nice and resolved (no other test logs one): what the
+    directors' pages show. Nice lacks the billing competency and the crm, so each goes up to
+    Region South and leaves gap items for Store Nice."""
+    from sqlalchemy import select
+
+    from irritants.models import User
+    from irritants.services.intake import log_irritant
+    from irritants.services.resolution import resolve_irritant
+
+    director = db.session.scalars(select(User).where(User.email == "director@example.com")).one()
+    for number, cause in enumerate(SEEDED_ROOT_CAUSES):
+        irritant = log_irritant(director, category="billing-error", severity="medium",
+                                description=f"Double débit n° {number}", origin_unit="nice",
+                                amount=40)
+        resolve_irritant(irritant.id, actor=director, resolution="Remboursé",
+                         root_cause=cause)
+    # The North back-office's queue: a critical late delivery 3 hours overdue (its SLA is 2 h;
+    # the test server runs no SLA sweep), and a billing error due in 3 days.
+    log_irritant(director, category="billing-error", severity="medium", origin_unit="north-bo",
+                 description="Facture envoyée deux fois")
+    log_irritant(director, category="late-delivery", severity="critical", origin_unit="north-bo",
+                 description="Colis attendu depuis une semaine",
+                 now=datetime.now(UTC) - timedelta(hours=5))
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +99,11 @@ def live_server() -> Iterator[str]:
         data: dict[str, Any] = load_fixture("org-small.json")
         data["users"] = data["users"] + E2E_USERS
         import_org(data)
+        seed_irritants()
         db.session.remove()
+    # A what-if over more than 2 irritants runs in the background, as a long one would.
+    patch = pytest.MonkeyPatch()
+    patch.setattr("irritants.web.insights.views.INLINE_REPLAY", 2)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -76,6 +111,7 @@ def live_server() -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
+    patch.undo()
     with app.app_context():
         db.engine.dispose()
 

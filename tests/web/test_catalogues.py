@@ -20,8 +20,9 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "irritants" / "translations"
-# The keywords of `make translations` (Makefile): gettext's defaults, _l and lazy_gettext.
-KEYWORDS: dict[str, Any] = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The keywords of `make translations` (Makefile): gettext's defaults, _l, lazy_gettext and
+# n_ (ngettext outside requests, irritants/services/messages.py).
+KEYWORDS: dict[str, Any] = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "n_": (1, 2)}
 
 
 def extracted_messages() -> dict[Any, list[str]]:

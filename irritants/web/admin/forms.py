@@ -92,7 +92,8 @@ class CapabilitiesForm(FlaskForm):
     authorities = CheckboxesField(
         _l("Authorities"),
         description=_l("Tick the authorities the unit holds; an empty limit means unlimited."))
-    submit = SubmitField(_l("Save the capabilities"))
+    # Its own id: the unit form's submit button shares the page.
+    submit = SubmitField(_l("Save the capabilities"), id="save-capabilities")
 
 
 def parse_limit(text: str | None) -> Decimal | None:

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -547,11 +548,15 @@ def _read_json(form: ImportForm) -> Any:
 def _import_summary(report: Any) -> str:
     if not report.changed:
         return _("Nothing changed: the organisation already matches the file.")
-    return _("Organisation imported: %(units)d units, %(categories)d categories and "
-             "%(users)d users created or updated; org version %(version)d.",
-             units=report.units_created + report.units_updated,
-             categories=report.categories_created + report.categories_updated,
-             users=report.users_created + report.users_updated, version=report.org_version)
+    units = ngettext("%(num)d unit", "%(num)d units",
+                     report.units_created + report.units_updated)
+    categories = ngettext("%(num)d category", "%(num)d categories",
+                          report.categories_created + report.categories_updated)
+    users = ngettext("%(num)d user", "%(num)d users",
+                     report.users_created + report.users_updated)
+    return _("Organisation imported: %(units)s, %(categories)s and %(users)s created or "
+             "updated; org version %(version)d.", units=units, categories=categories,
+             users=users, version=report.org_version)
 
 
 @bp.get("/org/export")

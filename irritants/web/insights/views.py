@@ -9,7 +9,7 @@ admins; what-if for directors only. Every table is also a CSV (`?format=csv`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
@@ -551,7 +551,10 @@ def whatif_run(run_id: int) -> Any:
     """A background what-if: its progress, then its result."""
     run = _run(run_id)
     changes = run.params.get("changes", [])
-    return render_template("insights/whatif_run.html", run=run, changes=changes,
+    since, until = run.params.get("since"), run.params.get("until")
+    period = (dashboards.Period(datetime.fromisoformat(since), datetime.fromisoformat(until))
+              if since and until else None)
+    return render_template("insights/whatif_run.html", run=run, changes=changes, period=period,
                            result=run.result if run.status == "done" else None)
 
 

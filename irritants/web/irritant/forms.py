@@ -97,8 +97,10 @@ class ReassignForm(FlaskForm):
 
     unit = UnitSelectField(_l("Team"), choices=[],
                            validators=[DataRequired(_l("Choose a team."))])
+    # Its own id: the escalation's reason shares the page (and its label would point there).
     reason = TextAreaField(
-        _l("Reason"), validators=[DataRequired(_l("Give a reason.")), _length()]
+        _l("Reason"), validators=[DataRequired(_l("Give a reason.")), _length()],
+        id="reassign-reason",
     )
 
 

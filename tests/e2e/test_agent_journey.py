@@ -1,0 +1,40 @@
+"""An agent at a desk: switches language, reads their account, logs a repeat of an irritant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import log_irritant, signed_in
+
+
+@pytest.mark.browser
+def test_an_agent_switches_to_english_and_back_and_reads_their_account(
+    browser: Any, live_server: str, org_passwords: dict[str, str]
+) -> None:
+    email = "agent.marseille@example.com"
+    agent = signed_in(browser, live_server, email, org_passwords[email], screen="desk")
+    page = agent.page
+    assert page.locator("h1").inner_text() == "Signaler un irritant"
+    agent.submit(page.locator("footer").get_by_role("button", name="English"))
+    assert page.locator("h1").inner_text() == "Log an irritant"  # the same page, in English
+    assert page.url.endswith("/irritants/new")
+    agent.follow("My account", nav=True)
+    facts = agent.main_text()
+    assert "Role\nAgent\nUnit\nStore Marseille" in facts
+    agent.submit(page.locator("footer").get_by_role("button", name="Français"))
+    assert page.locator("h1").inner_text() == "Mon compte"
+    assert page.locator("footer").get_by_role("button", name="Français").get_attribute(
+        "aria-pressed") == "true"
+
+    # Logged twice: the second page points to the first one, still open.
+    first = log_irritant(agent, "Faulty product", "Écran fissuré à la livraison")
+    assert agent.page.locator(".banner h1").inner_text() == "Envoyé à Store Marseille"
+    agent.follow("Signaler un autre irritant")
+    log_irritant(agent, "Faulty product", "Encore un écran fissuré")
+    also = page.locator(".similar")
+    assert also.locator("h2").inner_text() == (
+        "Aussi ouverts chez Store Marseille dans cette catégorie")
+    assert also.get_by_role("link", name=f"#{first.rsplit('/', 1)[1]}").count() == 1
+    agent.close()
