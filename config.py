@@ -74,6 +74,8 @@ class Config:
     LANGUAGES = ("fr", "en")
     # The language chosen by a visitor who is not signed in.
     LANGUAGE_COOKIE_NAME = "lang"
+    # A what-if page over at most this many irritants waits for its result; more: a job.
+    WHATIF_INLINE_LIMIT = int(os.environ.get("WHATIF_INLINE_LIMIT", "20000"))
     # Strict-Transport-Security value; only production serves it (over HTTPS).
     HSTS: str | None = None
 

@@ -93,6 +93,8 @@ def live_server() -> Iterator[str]:
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/e2e.db",
         UPLOAD_DIR=f"{folder}/uploads",
         WTF_CSRF_ENABLED=True,
+        # A what-if over more than 2 irritants runs in the background, as a long one would.
+        WHATIF_INLINE_LIMIT=2,
     )
     with app.app_context():
         db.create_all()
@@ -101,9 +103,6 @@ def live_server() -> Iterator[str]:
         import_org(data)
         seed_irritants()
         db.session.remove()
-    # A what-if over more than 2 irritants runs in the background, as a long one would.
-    patch = pytest.MonkeyPatch()
-    patch.setattr("irritants.web.insights.views.INLINE_REPLAY", 2)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -111,7 +110,6 @@ def live_server() -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
-    patch.undo()
     with app.app_context():
         db.engine.dispose()
 

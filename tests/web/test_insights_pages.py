@@ -21,7 +21,6 @@ from irritants.extensions import db as _db
 from irritants.models import AuditEvent, Irritant, WhatIfRun
 from irritants.services.intake import log_irritant
 from irritants.services.org_version import current_org_version
-from irritants.web.insights import views
 from irritants.web.insights.export import csv_cell
 from tests.services.test_dashboards import day, log, user
 from tests.services.test_dashboards import history as history  # noqa: F401 (fixture)
@@ -197,9 +196,9 @@ def test_a_what_if_needs_a_change_and_a_known_unit(org: dict[str, Any],
 
 
 def test_a_long_what_if_runs_as_a_job_with_a_progress_page(
-        history: dict[str, int], director: FlaskClient,
+        history: dict[str, int], director: FlaskClient, app: Flask,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(views, "INLINE_REPLAY", 0)
+    monkeypatch.setitem(app.config, "WHATIF_INLINE_LIMIT", 0)
     response = director.post("/insights/whatif", data={
         "since": "2025-03-03", "until": "2025-03-16", "run": "Replay",
         "changes-0-unit": "north-bo", "changes-0-competencies": ["service"]})

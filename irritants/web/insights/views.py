@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -42,8 +42,6 @@ PER_PAGE = 50
 CSV_PAGE = 500
 CSV_PAGES = 200
 """A CSV export reads at most this many pages of CSV_PAGE rows (100,000 rows)."""
-INLINE_REPLAY = 20_000
-"""A what-if over at most this many irritants runs while the page waits; more run as a job."""
 DATALIST_UNITS = 500
 """Unit key fields suggest every unit only when the org has at most this many."""
 MAP_OPEN = 40
@@ -482,7 +480,8 @@ def whatif() -> Any:
     until = form.until.data + timedelta(days=1) if form.until.data else None
     try:
         period = dashboards.period_of(since, until, days=90)
-        if dashboards.count_logged(period) > INLINE_REPLAY:
+        # Longer than WHATIF_INLINE_LIMIT irritants: a background job with a progress page.
+        if dashboards.count_logged(period) > current_app.config["WHATIF_INLINE_LIMIT"]:
             run = insights.start_whatif_run(actor=current_user, changes=changes,
                                             since=period.since, until=period.until)
             return redirect(url_for("insights.whatif_run", run_id=run.id), 303)
