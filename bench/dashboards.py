@@ -45,6 +45,7 @@ from bench.postgres_harness import (  # noqa: E402
     run,
     timed,
 )
+from irritants.services import locality_rollup  # noqa: E402
 
 DATABASE = "irritants_bench_dashboards"
 ROOT_CAUSES = ["process", "training", "tooling", "staffing", "supplier", "policy", "other"]
@@ -100,6 +101,9 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
     history = History(org, count, seed)
     with psycopg.connect(url) as connection:
         copy_org(connection, org, ROOT_CAUSES)
+        # A bulk load: the locality rollup is counted once at the end, not row by row.
+        for statement in locality_rollup.DISABLE:
+            connection.execute(statement)
         copy_rows(connection, "irritant", "id, category_id, severity, description, "
                   "origin_unit_id, assignee_id, status, initial_requirements, requirements, "
                   "excluded, unroutable, gaps, escalation_level, occurrences, created_at, "
@@ -113,7 +117,9 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
         connection.execute("CREATE UNIQUE INDEX ON first_event (irritant_id)")
         _copy_gaps(connection, history.gaps)
         _grants(connection, org)
-        finish_fill(connection, ("unit", "category", "\"user\"", "irritant", "irritant_event",
+        for statement in [*locality_rollup.REBUILD, *locality_rollup.ENABLE]:
+            connection.execute(statement)
+        finish_fill(connection, ("locality_rollup", "unit", "category", "\"user\"", "irritant", "irritant_event",
                                  "gap_item", "audit_event"))
     print(f"filled: {len(org.rows):,} units, {count:,} irritants, {len(history.events):,} "
           f"routing events, {len(history.gaps):,} gap items")
@@ -154,6 +160,9 @@ def measure(url: str, org: Org, runs: int) -> None:
         director, lead = db.session.get(User, 1), db.session.get(User, 2)
         quarter = Period(datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
         now = datetime(2025, 7, 1, tzinfo=UTC)
+        # The pages' default: the last 90 days up to now, which starts and ends mid-day.
+        recent = Period(datetime(2025, 4, 3, 14, 25, tzinfo=UTC),
+                        datetime(2025, 7, 2, 14, 25, tzinfo=UTC))
         region, area, store = (org.key[org.regions[3]], org.key[org.areas[7]],
                                org.key[org.stores[123]])
         print(f"quarter: {dashboards.count_logged(quarter):,} irritants logged")
@@ -180,6 +189,8 @@ def measure(url: str, org: Org, runs: int) -> None:
                 actor=director, period=quarter, filters=Filters(origin=store), now=now)),
             call("locality per week, whole org, quarter", lambda: dashboards.locality(
                 actor=director, period=quarter, now=now)),
+            call("locality per week, whole org, 90 days to a mid-day now",
+                 lambda: dashboards.locality(actor=director, period=recent, now=recent.until)),
             call("locality per week, one region, quarter", lambda: dashboards.locality(
                 actor=director, period=quarter, subtree=region, now=now)),
             call("gap_ledger page 1, director, quarter vs previous", lambda: dashboards.gap_ledger(

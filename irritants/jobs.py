@@ -162,20 +162,23 @@ def run_sla_sweep(at: str | None = None) -> int:
         escalated = sweep_overdue(now)
         # Messages whose job Redis lost: anything still pending after 30 seconds.
         deliver_pending(older_than_seconds=30)
-        _compact_tally()
+        _fold_rollups()
         return escalated
 
 
-def _compact_tally() -> None:
-    """Fold the list totals' tally (services/tally.py); a failure only delays it a minute."""
+def _fold_rollups() -> None:
+    """Fold the list totals' tally (services/tally.py) and the locality rollup
+    (services/locality_rollup.py); a failure only delays it a minute."""
     from irritants.extensions import db
-    from irritants.services import tally
+    from irritants.services import locality_rollup, tally
 
-    try:
-        tally.compact()
-    except Exception:
-        db.session.rollback()
-        log.exception("could not compact the irritant tally")
+    for name, fold in (("irritant tally", tally.compact),
+                       ("locality rollup", locality_rollup.fold)):
+        try:
+            fold()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not fold the %s", name)
 
 
 def sla_sweep_tick() -> int:

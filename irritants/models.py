@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -176,6 +176,11 @@ class PasswordToken(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
+ROOT_CAUSE_COLUMNS = ("origin_unit_id", "assignee_id", "category_id", "status", "root_cause",
+                      "due_at", "unroutable", "occurrences")
+"""The columns services/dashboards.py `root_causes` reads, carried by ix_irritant_created."""
+
+
 class Irritant(db.Model):
     """A point of friction a customer hit, and where it stands."""
 
@@ -187,8 +192,13 @@ class Irritant(db.Model):
         sa.Index("ix_irritant_origin_created", "origin_unit_id", "created_at"),
         sa.Index("ix_irritant_reporter_created", "reporter_id", "created_at"),
         # (created_at, id): the order of every list, so that a deep page is an index-only
-        # scan of ids (services/queues.py).
-        sa.Index("ix_irritant_created", "created_at", "id"),
+        # scan of ids (services/queues.py). On PostgreSQL it also carries the columns the
+        # directors' root causes group and count, so a quarter is an index-only scan.
+        sa.Index("ix_irritant_created", "created_at", "id",
+                 postgresql_include=list(ROOT_CAUSE_COLUMNS)),
+        # The few unroutable irritants, whose routing distance is their origin's depth.
+        sa.Index("ix_irritant_unroutable_created", "created_at",
+                 sqlite_where=sa.text("unroutable"), postgresql_where=sa.text("unroutable")),
         sa.Index("ix_irritant_open_due", "status", "due_at"),
         # The queue of the whole organisation, in its order (overdue first, then due time).
         sa.Index(
@@ -260,11 +270,39 @@ class IrritantTally(db.Model):
     n: Mapped[int] = mapped_column()
 
 
+class LocalityRollup(db.Model):
+    """Locality counts per (UTC day of logging, unit) of the irritants originating in the
+    unit's subtree: signed deltas appended by PostgreSQL triggers on `irritant` and `unit`,
+    folded once a minute (services/locality_rollup.py). Empty on SQLite, which counts
+    the irritants themselves."""
+
+    __tablename__ = "locality_rollup"
+    __table_args__ = (sa.Index("ix_locality_rollup_unit_day", "unit_id", "day"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                                    primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date)
+    unit_id: Mapped[int] = mapped_column()
+    logged: Mapped[int] = mapped_column()
+    resolved: Mapped[int] = mapped_column()
+    at_origin: Mapped[int] = mapped_column()
+    escalated: Mapped[int] = mapped_column()
+    routings: Mapped[int] = mapped_column()
+    distance: Mapped[int] = mapped_column()
+
+
 @event.listens_for(db.metadata, "after_create")
 def _install_tally_triggers(target: Any, connection: Any, **kwargs: Any) -> None:
-    from irritants.services.tally import install_triggers
+    from irritants.services import locality_rollup, tally
 
-    install_triggers(connection)
+    tally.install_triggers(connection)
+    locality_rollup.install_triggers(connection)
+
+
+@event.listens_for(db.metadata, "before_drop")
+def _drop_rollup_functions(target: Any, connection: Any, **kwargs: Any) -> None:
+    from irritants.services import locality_rollup
+
+    locality_rollup.drop_triggers(connection)
 
 
 EVENT_TYPES = (

@@ -20,13 +20,13 @@ lists (scoped by reporter) count the irritants themselves, on indexes.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
 
 from irritants.extensions import db
 from irritants.models import Irritant, IrritantTally
+from irritants.services.folding import fold
 
 KEY = ("origin_unit_id", "assignee_id", "category_id", "status", "severity")
 _KEY_LIST = ", ".join(KEY)
@@ -121,43 +121,8 @@ def total(conditions: list[sa.ColumnElement[bool]]) -> int:
 
 def compact() -> int:
     """Fold the appended rows into one row per key (and drop the keys that sum to zero),
-    in one short transaction; returns the number of rows folded. Safe beside writers:
-    only rows this transaction deleted are re-inserted, summed."""
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql" and not session.execute(
-        sa.select(sa.func.pg_try_advisory_xact_lock(COMPACT_LOCK))
-    ).scalar_one():
-        session.rollback()
-        return 0  # another process is compacting
-    table = IrritantTally.__table__
-    key = [table.c[column] for column in KEY]
-    top = session.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
-    if top is None:
-        session.rollback()
-        return 0
-    worth = (
-        sa.select(*key).where(table.c.id <= top).group_by(*key)
-        .having(sa.or_(sa.func.count() > 1, sa.func.sum(table.c.n) == 0))
-    )
-    keys = [tuple(row) for row in session.execute(worth)]
-    folded = 0
-    sums: dict[tuple[Any, ...], int] = defaultdict(int)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        deleted = session.execute(
-            sa.delete(table)
-            .where(table.c.id <= top, sa.tuple_(*key).in_(chunk))
-            .returning(*key, table.c.n)
-        ).all()
-        folded += len(deleted)
-        for *row_key, n in deleted:
-            sums[tuple(row_key)] += n
-    rows = [dict(zip(KEY, row_key, strict=True), n=n) for row_key, n in sorted(sums.items())
-            if n]
-    if rows:
-        session.execute(sa.insert(table), rows)
-    session.commit()
-    return folded
+    in one short transaction; returns the number of rows folded (services/folding.py)."""
+    return fold(IrritantTally.__table__, KEY, ("n",), COMPACT_LOCK)
 
 
 def check() -> dict[tuple[Any, ...], tuple[int, int]]:

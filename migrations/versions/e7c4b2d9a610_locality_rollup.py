@@ -1,0 +1,62 @@
+"""locality rollup (PostgreSQL triggers), root-cause columns in ix_irritant_created, unroutable index
+
+Revision ID: e7c4b2d9a610
+Revises: d5f2a7c81b3e
+Create Date: 2026-12-04 13:30:00.000000
+
+`locality_rollup` holds the directors' locality counts per (day, unit) of each
+unit's subtree, kept by PostgreSQL triggers on `irritant` and `unit` and filled
+here from the irritants already there (irritants/services/locality_rollup.py
+holds the statements; CREATE OR REPLACE makes them safe to run again).
+ix_irritant_created carries the root causes' columns on PostgreSQL.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from irritants.services.locality_rollup import DROP, REBUILD, TRIGGERS
+
+# revision identifiers, used by Alembic.
+revision = 'e7c4b2d9a610'
+down_revision = 'd5f2a7c81b3e'
+branch_labels = None
+depends_on = None
+
+ROOT_CAUSE_COLUMNS = ["origin_unit_id", "assignee_id", "category_id", "status", "root_cause",
+                      "due_at", "unroutable", "occurrences"]
+
+
+def upgrade():
+    op.create_table(
+        'locality_rollup',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.Column('logged', sa.Integer(), nullable=False),
+        sa.Column('resolved', sa.Integer(), nullable=False),
+        sa.Column('at_origin', sa.Integer(), nullable=False),
+        sa.Column('escalated', sa.Integer(), nullable=False),
+        sa.Column('routings', sa.Integer(), nullable=False),
+        sa.Column('distance', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_locality_rollup_unit_day', 'locality_rollup', ['unit_id', 'day'],
+                    unique=False)
+    op.create_index('ix_irritant_unroutable_created', 'irritant', ['created_at'], unique=False,
+                    sqlite_where=sa.text('unroutable'), postgresql_where=sa.text('unroutable'))
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_irritant_created', table_name='irritant')
+        op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False,
+                        postgresql_include=ROOT_CAUSE_COLUMNS)
+        for statement in [*TRIGGERS, *REBUILD]:
+            op.execute(statement)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        for statement in DROP:
+            op.execute(statement)
+        op.drop_index('ix_irritant_created', table_name='irritant')
+        op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False)
+    op.drop_index('ix_irritant_unroutable_created', table_name='irritant')
+    op.drop_index('ix_locality_rollup_unit_day', table_name='locality_rollup')
+    op.drop_table('locality_rollup')
