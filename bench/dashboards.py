@@ -45,7 +45,7 @@ from bench.postgres_harness import (  # noqa: E402
     run,
     timed,
 )
-from irritants.services import locality_rollup  # noqa: E402
+from irritants.services import gap_rollup, locality_rollup  # noqa: E402
 
 DATABASE = "irritants_bench_dashboards"
 ROOT_CAUSES = ["process", "training", "tooling", "staffing", "supplier", "policy", "other"]
@@ -102,7 +102,7 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
     with psycopg.connect(url) as connection:
         copy_org(connection, org, ROOT_CAUSES)
         # A bulk load: the locality rollup is counted once at the end, not row by row.
-        for statement in locality_rollup.DISABLE:
+        for statement in [*locality_rollup.DISABLE, *gap_rollup.DISABLE]:
             connection.execute(statement)
         copy_rows(connection, "irritant", "id, category_id, severity, description, "
                   "origin_unit_id, assignee_id, status, initial_requirements, requirements, "
@@ -117,9 +117,11 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
         connection.execute("CREATE UNIQUE INDEX ON first_event (irritant_id)")
         _copy_gaps(connection, history.gaps)
         _grants(connection, org)
-        for statement in [*locality_rollup.REBUILD, *locality_rollup.ENABLE]:
+        for statement in [*locality_rollup.REBUILD, *locality_rollup.ENABLE,
+                          *gap_rollup.REBUILD, *gap_rollup.ENABLE]:
             connection.execute(statement)
-        finish_fill(connection, ("locality_rollup", "unit", "category", "\"user\"", "irritant", "irritant_event",
+        finish_fill(connection, ("locality_rollup", "gap_rollup", "unit", "category", "\"user\"",
+                                 "irritant", "irritant_event",
                                  "gap_item", "audit_event"))
     print(f"filled: {len(org.rows):,} units, {count:,} irritants, {len(history.events):,} "
           f"routing events, {len(history.gaps):,} gap items")

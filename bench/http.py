@@ -66,9 +66,9 @@ try:
 except ImportError:  # a checkout from before the tally (for "before" figures)
     tally = None  # type: ignore[assignment]
 try:
-    from irritants.services import locality_rollup
-except ImportError:  # a checkout from before the locality rollup
-    locality_rollup = None  # type: ignore[assignment]
+    from irritants.services import gap_rollup, locality_rollup
+except ImportError:  # a checkout from before the directors' rollups
+    gap_rollup = locality_rollup = None  # type: ignore[assignment]
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-password-42"  # noqa: S105 - a throw-away database
@@ -404,8 +404,8 @@ class Filler:
             self.db.statements([*tally.REBUILD, *tally.ENABLE[dialect]])
         if locality_rollup is not None and not self.db.sqlite:
             # Triggers do not fire in replica mode: the rollup is counted once here.
-            self.db.statements(locality_rollup.REBUILD)
-            tables.append("locality_rollup")
+            self.db.statements([*locality_rollup.REBUILD, *gap_rollup.REBUILD])
+            tables += ["locality_rollup", "gap_rollup"]
         self.db.finish(tables)
 
     def event(self, events: list[tuple[Any, ...]], irritant_id: int, kind: str, at: datetime,

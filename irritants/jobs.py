@@ -167,13 +167,15 @@ def run_sla_sweep(at: str | None = None) -> int:
 
 
 def _fold_rollups() -> None:
-    """Fold the list totals' tally (services/tally.py) and the locality rollup
-    (services/locality_rollup.py); a failure only delays it a minute."""
+    """Fold the list totals' tally (services/tally.py) and the directors' rollups
+    (services/locality_rollup.py, services/gap_rollup.py); a failure only delays it a
+    minute."""
     from irritants.extensions import db
-    from irritants.services import locality_rollup, tally
+    from irritants.services import gap_rollup, locality_rollup, tally
 
     for name, fold in (("irritant tally", tally.compact),
-                       ("locality rollup", locality_rollup.fold)):
+                       ("locality rollup", locality_rollup.fold),
+                       ("gap rollup", gap_rollup.fold)):
         try:
             fold()
         except Exception:

@@ -292,10 +292,11 @@ class LocalityRollup(db.Model):
 
 @event.listens_for(db.metadata, "after_create")
 def _install_tally_triggers(target: Any, connection: Any, **kwargs: Any) -> None:
-    from irritants.services import locality_rollup, tally
+    from irritants.services import gap_rollup, locality_rollup, tally
 
     tally.install_triggers(connection)
     locality_rollup.install_triggers(connection)
+    gap_rollup.install_triggers(connection)
 
 
 @event.listens_for(db.metadata, "before_drop")
@@ -369,6 +370,24 @@ class GapItem(db.Model):
     item_key: Mapped[str] = mapped_column(sa.String(100))
     required: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     limit: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+
+
+class GapRollup(db.Model):
+    """Gap items counted per (UTC month, unit, kind, item), with the highest amount asked
+    and limit held: appended by a PostgreSQL statement trigger on `gap_item`, folded once
+    a minute (services/gap_rollup.py). Empty on SQLite, which counts the gap items."""
+
+    __tablename__ = "gap_rollup"
+    __table_args__ = (sa.Index("ix_gap_rollup_month_kind", "month", "kind"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                                    primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date)
+    unit_key: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    item_key: Mapped[str] = mapped_column(sa.String(100))
+    n: Mapped[int] = mapped_column()
+    max_required: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    max_limit: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
 
 
 class Attachment(db.Model):

@@ -32,6 +32,7 @@ from irritants.models import (
     AuditEvent,
     Category,
     GapItem,
+    GapRollup,
     Irritant,
     LocalityRollup,
     Unit,
@@ -785,13 +786,62 @@ def _unit_rows(org: CachedOrg, subtree: str, per_unit: Mapping[str, _Figures]
 
 def _gap_conditions(period: Period, keys: list[str] | None, kind: str | None,
                     unit: str | None) -> list[Any]:
-    conditions: list[Any] = [GapItem.at >= period.since, GapItem.at < period.until]
+    return [GapItem.at >= period.since, GapItem.at < period.until,
+            *_line_conditions(GapItem, keys, kind, unit)]
+
+
+def _gap_lines(period: Period, keys: list[str] | None, kind: str | None,
+               unit: str | None, items: list[tuple[str, str]] | None = None) -> Any:
+    """The gap items of the period as rows (unit_key, kind, item_key, n, required, limit).
+
+    On PostgreSQL the whole months inside the period come from gap_rollup (one row per
+    month and line, n its count, required and limit the highest), the days at either
+    end from the gap items themselves (n = 1); elsewhere all from the gap items.
+    Group them and sum n: the counts are those of the gap items."""
+    columns = (GapItem.unit_key.label("unit_key"), GapItem.kind.label("kind"),
+               GapItem.item_key.label("item_key"), sa.literal(1, sa.Integer).label("n"),
+               GapItem.required.label("required"), GapItem.limit.label("limit"))
+    months = _whole_months(period) if _dialect() == "postgresql" else None
+    if months is None:
+        return select(*columns).where(GapItem.at >= period.since, GapItem.at < period.until,
+                                      *_line_conditions(GapItem, keys, kind, unit, items)
+                                      ).subquery()
+    first, last = months
+    rolled = select(GapRollup.unit_key.label("unit_key"), GapRollup.kind.label("kind"),
+                    GapRollup.item_key.label("item_key"), GapRollup.n.label("n"),
+                    GapRollup.max_required.label("required"),
+                    GapRollup.max_limit.label("limit")).where(
+        GapRollup.month >= first.date(), GapRollup.month < last.date(),
+        *_line_conditions(GapRollup, keys, kind, unit, items))
+    edges = select(*columns).where(
+        sa.or_(sa.and_(GapItem.at >= period.since, GapItem.at < first),
+               sa.and_(GapItem.at >= last, GapItem.at < period.until)),
+        *_line_conditions(GapItem, keys, kind, unit, items))
+    return sa.union_all(rolled, edges).subquery()
+
+
+def _whole_months(period: Period) -> tuple[datetime, datetime] | None:
+    """[first, last): the UTC months wholly inside the period, None when there is none."""
+    since, until = period.since, period.until
+    first = datetime(since.year, since.month, 1, tzinfo=UTC)
+    if first < since:
+        first = datetime(since.year + since.month // 12, since.month % 12 + 1, 1, tzinfo=UTC)
+    last = datetime(until.year, until.month, 1, tzinfo=UTC)
+    return (first, last) if first < last else None
+
+
+def _line_conditions(model: Any, keys: list[str] | None, kind: str | None,
+                     unit: str | None, items: list[tuple[str, str]] | None = None
+                     ) -> list[Any]:
+    conditions: list[Any] = []
+    if items is not None:
+        conditions.append(sa.tuple_(model.kind, model.item_key).in_(items))
     if keys is not None:
-        conditions.append(GapItem.unit_key.in_(keys))
+        conditions.append(model.unit_key.in_(keys))
     if kind:
-        conditions.append(GapItem.kind == kind)
+        conditions.append(model.kind == kind)
     if unit:
-        conditions.append(GapItem.unit_key == unit)
+        conditions.append(model.unit_key == unit)
     return conditions
 
 
@@ -816,17 +866,17 @@ def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
     keys = _unit_keys(org, subtree)
     if unit and (unit not in org.snapshot or (keys is not None and unit not in keys)):
         return Table([], page, per_page, 0)
-    count = func.count().label("count")
+    lines = _gap_lines(period, keys, kind, unit)
+    count = func.sum(lines.c.n).label("count")
     # One aggregation of the period; the window counts the groups before LIMIT.
     query = (
-        select(GapItem.unit_key.label("unit"), GapItem.kind.label("kind"),
-               GapItem.item_key.label("key"), count,
-               func.max(GapItem.required).label("max_required"),
-               func.max(GapItem.limit).label("limit_recorded"),
+        select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
+               lines.c.item_key.label("key"), count,
+               func.max(lines.c.required).label("max_required"),
+               func.max(lines.c.limit).label("limit_recorded"),
                func.count().over().label("total"))
-        .where(*_gap_conditions(period, keys, kind, unit))
-        .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
-        .order_by(count.desc(), GapItem.unit_key, GapItem.kind, GapItem.item_key)
+        .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key)
+        .order_by(count.desc(), lines.c.unit_key, lines.c.kind, lines.c.item_key)
         .offset((page - 1) * per_page).limit(per_page)
     )
     found = db.session.execute(query).all()
@@ -842,8 +892,9 @@ def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit:
     """The number of ledger lines, for a page past the end (the window saw no row)."""
     if page == 1:
         return 0
-    grouped = (select(GapItem.unit_key).where(*_gap_conditions(period, keys, kind, unit))
-               .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key).subquery())
+    lines = _gap_lines(period, keys, kind, unit)
+    grouped = (select(lines.c.unit_key)
+               .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key).subquery())
     return db.session.scalar(select(func.count()).select_from(grouped)) or 0
 
 
@@ -898,9 +949,9 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
     subtree = readable_subtree(actor, subtree)
     keys = _unit_keys(org, subtree)
     # Per (item, unit) first, then per item: no COUNT(DISTINCT), one pass over the period.
-    per_unit = (select(GapItem.kind, GapItem.item_key, func.count().label("count"))
-                .where(*_gap_conditions(period, keys, None, None))
-                .group_by(GapItem.kind, GapItem.item_key, GapItem.unit_key).subquery())
+    lines = _gap_lines(period, keys, None, None)
+    per_unit = (select(lines.c.kind, lines.c.item_key, func.sum(lines.c.n).label("count"))
+                .group_by(lines.c.kind, lines.c.item_key, lines.c.unit_key).subquery())
     total = func.sum(per_unit.c.count).label("total")
     query = (select(per_unit.c.kind, per_unit.c.item_key, total, func.count().label("units"))
              .group_by(per_unit.c.kind, per_unit.c.item_key)
@@ -908,13 +959,11 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
     found = db.session.execute(query).all()
     previous: dict[tuple[str, str], int] = {}
     if found:
-        before = period.previous
+        before = _gap_lines(period.previous, keys, None, None,
+                            items=[(row.kind, row.item_key) for row in found])
         previous = {(kind, key): int(count) for kind, key, count in db.session.execute(
-            select(GapItem.kind, GapItem.item_key, func.count())
-            .where(*_gap_conditions(before, keys, None, None),
-                   sa.tuple_(GapItem.kind, GapItem.item_key).in_(
-                       [(row.kind, row.item_key) for row in found]))
-            .group_by(GapItem.kind, GapItem.item_key)).tuples()}
+            select(before.c.kind, before.c.item_key, func.sum(before.c.n))
+            .group_by(before.c.kind, before.c.item_key)).tuples()}
     return [{"kind": row.kind, "key": row.item_key, "count": int(row.total),
              "previous": previous.get((row.kind, row.item_key), 0), "units": int(row.units)}
             for row in found]
@@ -1024,15 +1073,13 @@ def hr_view(*, actor: User, period: Period, subtree: str | None = None,
 
 def _training_plan(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
                    per_page: int) -> Table:
-    conditions = _gap_conditions(period, keys, "competency", None)
-    grouped = (select(GapItem.unit_key.label("unit"), GapItem.item_key.label("key"),
-                      func.count().label("count"))
-               .where(*conditions).group_by(GapItem.unit_key, GapItem.item_key).subquery())
-    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
-    query = (select(grouped).order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.key)
-             .offset((page - 1) * per_page).limit(per_page))
+    lines = _gap_lines(period, keys, "competency", None)
+    grouped = (select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
+                      func.sum(lines.c.n).label("count"))
+               .group_by(lines.c.unit_key, lines.c.item_key).subquery())
+    found, total = _paged(grouped, page, per_page)
     rows = []
-    for unit, key, count in db.session.execute(query).tuples():
+    for unit, key, count, _total in found:
         change = Change(unit, grant_competencies=frozenset({key}))
         replayed, kept = _kept_local(org, period, unit, "competency", key, change)
         rows.append({"unit": unit, "key": key, "count": int(count), "irritants": replayed,
@@ -1042,39 +1089,75 @@ def _training_plan(org: CachedOrg, period: Period, keys: list[str] | None, page:
 
 def _delegation(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
                 per_page: int) -> Table:
-    conditions = _gap_conditions(period, keys, "authority", None)
-    partition = (GapItem.unit_key, GapItem.item_key)
-    ranked = (
-        select(GapItem.unit_key.label("unit"), GapItem.item_key.label("key"),
-               GapItem.required.label("required"),
-               func.row_number().over(partition_by=partition,
-                                      order_by=GapItem.required).label("position"),
-               func.count().over(partition_by=partition).label("size"))
-        .where(*conditions).subquery()
-    )
-    # Nearest rank: the smallest amount with at least p % of the amounts at or below it.
-    def percentile(share: int) -> Any:
-        reached = ranked.c.position * 100 >= ranked.c.size * share
-        return func.min(sa.case((reached, ranked.c.required)))
-
-    grouped = (select(ranked.c.unit, ranked.c.key, func.count().label("count"),
-                      func.max(ranked.c.required).label("max_required"),
-                      percentile(80).label("p80"), percentile(95).label("p95"))
-               .group_by(ranked.c.unit, ranked.c.key).subquery())
-    total = db.session.scalar(select(func.count()).select_from(grouped)) or 0
-    query = (select(grouped).order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.key)
-             .offset((page - 1) * per_page).limit(per_page))
+    lines = _gap_lines(period, keys, "authority", None)
+    grouped = (select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
+                      func.sum(lines.c.n).label("count"),
+                      func.max(lines.c.required).label("max_required"))
+               .group_by(lines.c.unit_key, lines.c.item_key).subquery())
+    found, total = _paged(grouped, page, per_page)
+    percentiles = _percentiles(period, [(row.unit, row.key) for row in found])
     rows = []
-    for row in db.session.execute(query):
+    for row in found:
         _holds, held = _held(org, row.unit, "authority", row.key)
-        p95 = _number(row.p95)
+        p80, p95 = (_number(value) for value in percentiles.get((row.unit, row.key),
+                                                                (None, None)))
         change = Change(row.unit, set_authorities={row.key: p95})
         replayed, kept = _kept_local(org, period, row.unit, "authority", row.key, change)
         rows.append({"unit": row.unit, "key": row.key, "count": int(row.count),
                      "limit_held": held, "max_required": _number(row.max_required),
-                     "p80": _number(row.p80), "p95": p95, "irritants": replayed,
+                     "p80": p80, "p95": p95, "irritants": replayed,
                      "kept_local_p95": kept})
     return Table(rows, page, per_page, total)
+
+
+def _paged(grouped: Any, page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of grouped rows (columns unit, key, count, ...; by count, highest first,
+    then unit and key) and the number of groups, in one query: a window counts the
+    groups before LIMIT; only a page past the end counts them apart."""
+    query = (select(grouped, func.count().over().label("total"))
+             .order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.key)
+             .offset((page - 1) * per_page).limit(per_page))
+    found = list(db.session.execute(query))
+    if found:
+        return found, int(found[0].total)
+    if page == 1:
+        return [], 0
+    return [], db.session.scalar(select(func.count()).select_from(grouped)) or 0
+
+
+def _percentiles(period: Period, lines: list[tuple[str, str]]
+                 ) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """(unit, authority) -> the nearest-rank p80 and p95 of the amounts asked in the period
+    (the smallest amount with at least p % of the amounts at or below it), for the lines
+    of one page only (ix_gap_item_unit_at). PostgreSQL's percentile_disc is that
+    definition; SQLite ranks the amounts."""
+    if not lines:
+        return {}
+    unit, key = GapItem.unit_key.label("unit"), GapItem.item_key.label("key")
+    conditions = [GapItem.unit_key.in_(sorted({line[0] for line in lines})),
+                  GapItem.at >= period.since, GapItem.at < period.until,
+                  GapItem.kind == "authority",
+                  sa.tuple_(GapItem.unit_key, GapItem.item_key).in_(lines)]
+    if _dialect() == "postgresql":
+        query = (select(unit, key,
+                        func.percentile_disc(0.8).within_group(GapItem.required),
+                        func.percentile_disc(0.95).within_group(GapItem.required))
+                 .where(*conditions).group_by(GapItem.unit_key, GapItem.item_key))
+    else:
+        partition = (GapItem.unit_key, GapItem.item_key)
+        ranked = (select(unit, key, GapItem.required.label("required"),
+                         func.row_number().over(partition_by=partition,
+                                                order_by=GapItem.required).label("position"),
+                         func.count().over(partition_by=partition).label("size"))
+                  .where(*conditions).subquery())
+
+        def percentile(share: int) -> Any:
+            reached = ranked.c.position * 100 >= ranked.c.size * share
+            return func.min(sa.case((reached, ranked.c.required)))
+
+        query = (select(ranked.c.unit, ranked.c.key, percentile(80), percentile(95))
+                 .group_by(ranked.c.unit, ranked.c.key))
+    return {(row[0], row[1]): (row[2], row[3]) for row in db.session.execute(query)}
 
 
 def _kept_local(org: CachedOrg, period: Period, unit: str, kind: str, key: str,

@@ -22,9 +22,11 @@ from irritants.extensions import db
 CHUNK = 500
 
 
-def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int) -> int:
-    """Fold the rows of `table` into one row per `key` (summing `measures`); commits and
-    returns the number of rows folded. On PostgreSQL one process folds a table at a time
+def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int,
+         maxima: Sequence[str] = ()) -> int:
+    """Fold the rows of `table` into one row per `key`, summing `measures` and keeping
+    the highest of `maxima`; drops a key whose measures sum to zero. Commits and returns
+    the number of rows folded. On PostgreSQL one process folds a table at a time
     (pg_try_advisory_xact_lock(`lock`)): the others return 0."""
     session = db.session
     if session.get_bind().dialect.name == "postgresql" and not session.execute(
@@ -34,6 +36,7 @@ def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int
         return 0
     key_columns = [table.c[name] for name in key]
     measure_columns = [table.c[name] for name in measures]
+    maximum_columns = [table.c[name] for name in maxima]
     top = session.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
     if top is None:
         session.rollback()
@@ -44,18 +47,24 @@ def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int
     keys = [tuple(row) for row in session.execute(worth)]
     folded = 0
     sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(measures))
+    highest: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [None] * len(maxima))
     for start in range(0, len(keys), CHUNK):
         deleted = session.execute(
             sa.delete(table)
             .where(table.c.id <= top, sa.tuple_(*key_columns).in_(keys[start:start + CHUNK]))
-            .returning(*key_columns, *measure_columns)
+            .returning(*key_columns, *measure_columns, *maximum_columns)
         ).all()
         folded += len(deleted)
         for row in deleted:
-            total = sums[tuple(row[:len(key)])]
-            for index, value in enumerate(row[len(key):]):
+            row_key = tuple(row[:len(key)])
+            total, top = sums[row_key], highest[row_key]
+            for index, value in enumerate(row[len(key):len(key) + len(measures)]):
                 total[index] += value
-    rows = [{**dict(zip(key, row_key, strict=True)), **dict(zip(measures, values, strict=True))}
+            for index, value in enumerate(row[len(key) + len(measures):]):
+                if value is not None and (top[index] is None or value > top[index]):
+                    top[index] = value
+    rows = [{**dict(zip(key, row_key, strict=True)), **dict(zip(measures, values, strict=True)),
+             **dict(zip(maxima, highest[row_key], strict=True))}
             for row_key, values in sorted(sums.items()) if any(values)]
     if rows:
         session.execute(sa.insert(table), rows)

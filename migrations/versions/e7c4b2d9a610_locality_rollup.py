@@ -1,4 +1,4 @@
-"""locality rollup (PostgreSQL triggers), root-cause columns in ix_irritant_created, unroutable index
+"""directors' rollups (locality, gaps; PostgreSQL triggers), root-cause columns in ix_irritant_created, unroutable index
 
 Revision ID: e7c4b2d9a610
 Revises: d5f2a7c81b3e
@@ -8,11 +8,14 @@ Create Date: 2026-12-04 13:30:00.000000
 unit's subtree, kept by PostgreSQL triggers on `irritant` and `unit` and filled
 here from the irritants already there (irritants/services/locality_rollup.py
 holds the statements; CREATE OR REPLACE makes them safe to run again).
+`gap_rollup` counts gap items per (month, unit, kind, item), appended by a
+statement trigger on `gap_item` (irritants/services/gap_rollup.py).
 ix_irritant_created carries the root causes' columns on PostgreSQL.
 """
 from alembic import op
 import sqlalchemy as sa
 
+from irritants.services import gap_rollup
 from irritants.services.locality_rollup import DROP, REBUILD, TRIGGERS
 
 # revision identifiers, used by Alembic.
@@ -41,22 +44,37 @@ def upgrade():
     )
     op.create_index('ix_locality_rollup_unit_day', 'locality_rollup', ['unit_id', 'day'],
                     unique=False)
+    op.create_table(
+        'gap_rollup',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('unit_key', sa.String(length=100), nullable=False),
+        sa.Column('kind', sa.String(length=20), nullable=False),
+        sa.Column('item_key', sa.String(length=100), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.Column('max_required', sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column('max_limit', sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_gap_rollup_month_kind', 'gap_rollup', ['month', 'kind'], unique=False)
     op.create_index('ix_irritant_unroutable_created', 'irritant', ['created_at'], unique=False,
                     sqlite_where=sa.text('unroutable'), postgresql_where=sa.text('unroutable'))
     if op.get_bind().dialect.name == 'postgresql':
         op.drop_index('ix_irritant_created', table_name='irritant')
         op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False,
                         postgresql_include=ROOT_CAUSE_COLUMNS)
-        for statement in [*TRIGGERS, *REBUILD]:
+        for statement in [*TRIGGERS, *REBUILD, *gap_rollup.TRIGGERS, *gap_rollup.REBUILD]:
             op.execute(statement)
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
-        for statement in DROP:
+        for statement in [*DROP, *gap_rollup.DROP]:
             op.execute(statement)
         op.drop_index('ix_irritant_created', table_name='irritant')
         op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False)
     op.drop_index('ix_irritant_unroutable_created', table_name='irritant')
+    op.drop_index('ix_gap_rollup_month_kind', table_name='gap_rollup')
+    op.drop_table('gap_rollup')
     op.drop_index('ix_locality_rollup_unit_day', table_name='locality_rollup')
     op.drop_table('locality_rollup')

@@ -1,10 +1,12 @@
-"""The locality rollup (PostgreSQL) gives the figures a count of the irritants gives.
+"""The directors' rollups (PostgreSQL) give the figures a count of the rows gives.
 
-A random history (loggings from every unit, resolutions, manual and SLA
-escalations, reassignments, needs no unit meets) and then moves of subtrees; after
-each step, the directors' locality figures read from the rollup must equal those
-counted from the irritants, for every subtree, time step and for periods that start
-and end at midnight or in the middle of a day. Folding must change no figure.
+A random history over three months (loggings from every unit, resolutions, manual
+and SLA escalations, reassignments, needs no unit meets) and then moves of
+subtrees; after each step, the locality figures read from locality_rollup must
+equal those counted from the irritants, and the gap ledger, the items lacked most
+and the training plan read from gap_rollup must equal a count of the gap items,
+for every subtree, time step and for periods that start and end at midnight, in
+the middle of a day, on a month or not. Folding must change no figure.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from irritants.extensions import db as _db
-from irritants.models import LocalityRollup
-from irritants.services import dashboards, locality_rollup
+from irritants.models import GapItem, LocalityRollup
+from irritants.services import dashboards, gap_rollup, locality_rollup
 from irritants.services.dashboards import Period
 from irritants.services.escalation import escalate_irritant, reassign_irritant, sweep_overdue
 from irritants.services.intake import log_irritant
@@ -30,20 +32,22 @@ from irritants.services.snapshot import cached_org
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                                 reason="the rollup's triggers are PostgreSQL's")
 
-T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
+T0 = datetime(2025, 1, 20, 9, 30, tzinfo=UTC)
+SPAN_HOURS = 100 * 24
 CATEGORIES = ["faulty-product", "late-delivery", "billing-error", "rude-service", "app-bug"]
 PERIODS = [
-    Period(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)),
-    Period(T0 - timedelta(hours=5), T0 + timedelta(days=9, hours=7)),  # mid-day edges
-    Period(T0 + timedelta(hours=1), T0 + timedelta(hours=20)),  # within two days
+    Period(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)),  # months
+    Period(T0 - timedelta(hours=5), T0 + timedelta(days=60, hours=7)),  # mid-day, mid-month
+    Period(datetime(2025, 1, 25, tzinfo=UTC), datetime(2025, 3, 14, tzinfo=UTC)),
+    Period(T0 + timedelta(days=30, hours=1), T0 + timedelta(days=30, hours=20)),  # one day
 ]
 
 
-def random_history(user: Any, rng: random.Random, count: int = 40) -> None:
+def random_history(user: Any, rng: random.Random, count: int = 60) -> None:
     units = sorted(cached_org().id_of)
     director = user("director")
     for number in range(count):
-        when = T0 + timedelta(hours=rng.randrange(0, 240))
+        when = T0 + timedelta(hours=rng.randrange(0, SPAN_HOURS))
         irritant = log_irritant(director, category=rng.choice(CATEGORIES), severity="medium",
                                 description=f"case {number}", origin_unit=rng.choice(units),
                                 amount=rng.choice([None, 40, 80, 500]), now=when)
@@ -58,13 +62,18 @@ def random_history(user: Any, rng: random.Random, count: int = 40) -> None:
             escalate_irritant(irritant.id, actor=director, reason="needs zeta",
                               needs={"competencies": ["zeta"]}, now=later)
         elif action < 0.65:
-            reassign_irritant(irritant.id, actor=director, unit=rng.choice(units),
+            elsewhere = [unit for unit in units if unit != assignee_key(irritant)]
+            reassign_irritant(irritant.id, actor=director, unit=rng.choice(elsewhere),
                               reason="busy", now=later)
         elif action < 0.75:
             escalate_irritant(irritant.id, actor=director, reason="cannot", now=later)
             resolve_irritant(irritant.id, actor=director, resolution="done upstairs",
                              root_cause="tooling", now=later + timedelta(hours=1))
-    sweep_overdue(T0 + timedelta(days=6))
+    sweep_overdue(T0 + timedelta(days=40))
+
+
+def assignee_key(irritant: Any) -> str:
+    return cached_org().key_of[irritant.assignee_id]
 
 
 def assert_rollup_agrees(director: Any) -> None:
@@ -77,6 +86,55 @@ def assert_rollup_agrees(director: Any) -> None:
                 assert figures(rolled) == figures(counted), (subtree, period, bucket)
     whole = dashboards.locality(actor=director, period=PERIODS[0])
     assert whole["total"]["logged"] > 0
+
+
+def counted_lines(period: Period, keys: set[str] | None = None) -> dict[tuple[str, str, str],
+                                                                         list[Any]]:
+    """(unit, kind, item) -> [count, highest amount asked, highest limit], from the gap items."""
+    lines: dict[tuple[str, str, str], list[Any]] = {}
+    for item in _db.session.scalars(sa.select(GapItem)):
+        at = item.at if item.at.tzinfo else item.at.replace(tzinfo=UTC)
+        if not period.since <= at < period.until or (keys is not None
+                                                     and item.unit_key not in keys):
+            continue
+        line = lines.setdefault((item.unit_key, item.kind, item.item_key), [0, None, None])
+        line[0] += 1
+        for index, amount in ((1, item.required), (2, item.limit)):
+            if amount is not None and (line[index] is None or amount > line[index]):
+                line[index] = amount
+    return lines
+
+
+def assert_gap_rollup_agrees(director: Any) -> None:
+    org = cached_org()
+    for subtree in (org.snapshot.root, "north", "lille"):
+        keys = set(org.snapshot.subtree(subtree))
+        for period in PERIODS:
+            expected = counted_lines(period, keys)
+            ledger = dashboards.gap_ledger(actor=director, period=period, subtree=subtree,
+                                           per_page=500)
+            assert ledger.total == len(expected), (subtree, period)
+            assert {(row["unit"], row["kind"], row["key"]): [
+                row["count"], row["max_required"], row["limit_recorded"]]
+                for row in ledger.rows} == {
+                line: [count, dashboards._number(required), dashboards._number(limit)]
+                for line, (count, required, limit) in expected.items()}, (subtree, period)
+            per_item: dict[tuple[str, str], int] = {}
+            for (_unit, kind, key), (count, _required, _limit) in expected.items():
+                per_item[kind, key] = per_item.get((kind, key), 0) + count
+            summary = dashboards.gap_items_summary(actor=director, period=period,
+                                                   subtree=subtree, limit=100)
+            assert {(row["kind"], row["key"]): row["count"] for row in summary} == per_item
+            hr = dashboards.hr_view(actor=director, period=period, subtree=subtree,
+                                    per_page=500)
+            for table, kind in ((hr["training"], "competency"), (hr["delegation"], "authority")):
+                assert {(row["unit"], row["key"]): row["count"] for row in table.rows} == {
+                    (unit, key): count for (unit, line_kind, key), (count, _r, _l)
+                    in expected.items() if line_kind == kind}
+            assert {(row["unit"], row["key"]): row["max_required"]
+                    for row in hr["delegation"].rows} == {
+                (unit, key): dashboards._number(required) for (unit, kind, key), (_c, required, _l)
+                in expected.items() if kind == "authority"}
 
 
 def figures(locality: Any) -> Any:
@@ -97,6 +155,7 @@ def test_the_rollup_gives_the_counted_figures_through_changes_and_moves(db, user
     director = user("director")
     random_history(user, random.Random(seed))
     assert_rollup_agrees(director)
+    assert_gap_rollup_agrees(director)
 
     move_unit("north-bo", "south", actor=director)  # a leaf to another region
     move_unit("north", "hq", actor=director)  # a subtree one level up
@@ -116,8 +175,10 @@ def test_folding_keeps_every_figure_in_far_fewer_rows(db, user):
     before = rollup_rows()
     assert 0 < locality_rollup.fold() <= before
     assert rollup_rows() < before / 3
+    assert gap_rollup.fold() > 0
     assert_rollup_agrees(director)
-    assert locality_rollup.fold() == 0  # already folded
+    assert_gap_rollup_agrees(director)
+    assert locality_rollup.fold() == gap_rollup.fold() == 0  # already folded
 
 
 def test_a_rebuild_counts_what_the_triggers_counted(db, user):
