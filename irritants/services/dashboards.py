@@ -294,9 +294,9 @@ def _day(value: Any) -> date:
 
 
 def _epoch(column: Any) -> Any:
-    """Seconds since 1970 of a UTC time."""
+    """Seconds since 1970 of a UTC time (a float: date_part, not extract's numeric)."""
     if _dialect() == "postgresql":
-        return func.extract("epoch", column)
+        return func.date_part("epoch", column)
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
@@ -387,17 +387,18 @@ def root_causes(*, actor: User, period: Period, subtree: str | None = None,
     subtree = readable_subtree(actor, subtree)
     key = _group_column(group_by)
     unresolved = Irritant.status.in_(UNRESOLVED)
-    overdue = sa.and_(unresolved, Irritant.due_at < now)
+    # FILTER rather than SUM(CASE ...): a quarter of a large organisation is a quarter of a
+    # million rows, and each expression per row counts.
     columns = (
         key.label("key"),
         func.count().label("count"),
-        func.sum(sa.case((unresolved, 1), else_=0)).label("open"),
-        func.sum(sa.case((overdue, 1), else_=0)).label("overdue"),
-        func.sum(sa.case((Irritant.unroutable.is_(True), 1), else_=0)).label("unroutable"),
-        func.sum(sa.case((Irritant.status == "resolved", 1), else_=0)).label("resolved"),
+        func.count().filter(unresolved).label("open"),
+        func.count().filter(unresolved, Irritant.due_at < now).label("overdue"),
+        func.count().filter(Irritant.unroutable).label("unroutable"),
+        func.count().filter(Irritant.status == "resolved").label("resolved"),
         func.sum(Irritant.occurrences).label("occurrences"),
-        func.min(sa.case((unresolved, Irritant.created_at))).label("oldest_open"),
-        func.avg(sa.case((unresolved, _epoch(Irritant.created_at)))).label("open_epoch"),
+        func.min(Irritant.created_at).filter(unresolved).label("oldest_open"),
+        func.avg(_epoch(Irritant.created_at)).filter(unresolved).label("open_epoch"),
     )
     # One aggregation: the window counts the groups before LIMIT.
     grouped = (select(*columns, func.count().over().label("total"))
@@ -475,12 +476,16 @@ def irritants_behind(*, actor: User, period: Period, subtree: str | None = None,
     conditions = _irritant_conditions(org, period, subtree, filters, now)
     total = db.session.scalar(select(func.count()).select_from(Irritant).where(*conditions))
     overdue = sa.and_(Irritant.status.in_(UNRESOLVED), Irritant.due_at < now)
-    query = (select(Irritant).where(*conditions)
-             .options(selectinload(Irritant.category))
-             .order_by(Irritant.unroutable.desc(), sa.case((overdue, 0), else_=1),
-                       Irritant.created_at.desc(), Irritant.id.desc())
-             .offset((page - 1) * per_page).limit(per_page))
-    return Table(list(db.session.scalars(query)), page, per_page, total or 0)
+    # The page's ids first, from the columns ix_irritant_created carries (an index-only
+    # sort of a quarter), then only those irritants' whole rows.
+    ids = list(db.session.scalars(
+        select(Irritant.id).where(*conditions)
+        .order_by(Irritant.unroutable.desc(), sa.case((overdue, 0), else_=1),
+                  Irritant.created_at.desc(), Irritant.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)))
+    found = {irritant.id: irritant for irritant in db.session.scalars(
+        select(Irritant).where(Irritant.id.in_(ids)).options(selectinload(Irritant.category)))}
+    return Table([found[irritant_id] for irritant_id in ids], page, per_page, total or 0)
 
 
 def count_logged(period: Period) -> int:
