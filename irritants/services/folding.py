@@ -70,3 +70,16 @@ def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int
         session.execute(sa.insert(table), rows)
     session.commit()
     return folded
+
+
+def run_on_postgresql(connection: sa.Connection, statements: Sequence[str],
+                      tables: Sequence[str] = ()) -> None:
+    """Run a rollup's constant statements (its triggers, a rebuild) on PostgreSQL when
+    `tables` all exist; nothing on SQLite, which has no rollup triggers."""
+    if connection.dialect.name != "postgresql":
+        return
+    inspector = sa.inspect(connection)
+    if not all(inspector.has_table(name) for name in tables):
+        return
+    for statement in statements:
+        connection.exec_driver_sql(statement)

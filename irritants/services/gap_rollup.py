@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from irritants.models import GapRollup
 from irritants.services.folding import fold as fold_table
+from irritants.services.folding import run_on_postgresql
 
 KEY = ("month", "unit_key", "kind", "item_key")
 FOLD_LOCK = 72_615_003  # pg_try_advisory_xact_lock key: one fold at a time
@@ -29,25 +30,26 @@ _GROUPED = """
            {sign} count(*), {maxima}
     FROM {source} GROUP BY 1, 2, 3, 4"""
 
+
+
+def _appending(function: str, sign: str, maxima: str, rows: str) -> str:
+    """A statement trigger function appending the grouped `rows` (a transition table)."""
+    return f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO gap_rollup ({_COLUMNS})
+    {_GROUPED.format(sign=sign, maxima=maxima, source=rows)};
+    RETURN NULL;
+END
+$$"""
+
+
 TRIGGERS = [
-    f"""
-CREATE OR REPLACE FUNCTION gap_rollup_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO gap_rollup ({_COLUMNS})
-    {_GROUPED.format(sign="", maxima='max(required), max("limit")', source="inserted")};
-    RETURN NULL;
-END
-$$""",
-    f"""
-CREATE OR REPLACE FUNCTION gap_rollup_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO gap_rollup ({_COLUMNS})
-    {_GROUPED.format(sign="-", maxima="NULL::numeric, NULL::numeric", source="deleted")};
-    RETURN NULL;
-END
-$$""",
+    _appending("gap_rollup_insert", "", 'max(required), max("limit")', "inserted"),
+    # A delete takes the count back; the highest amounts stay (gap items are events:
+    # only tests delete them).
+    _appending("gap_rollup_delete", "-", "NULL::numeric, NULL::numeric", "deleted"),
     "DROP TRIGGER IF EXISTS gap_rollup_insert ON gap_item",
     "CREATE TRIGGER gap_rollup_insert AFTER INSERT ON gap_item REFERENCING NEW TABLE AS "
     "inserted FOR EACH STATEMENT EXECUTE FUNCTION gap_rollup_insert()",
@@ -72,21 +74,13 @@ REBUILD = [
 
 def install_triggers(connection: sa.Connection) -> None:
     """Create (or replace) the trigger on PostgreSQL (create_all calls it; the migration
-    runs the same statements). Nothing on SQLite."""
-    if connection.dialect.name != "postgresql":
-        return
-    inspector = sa.inspect(connection)
-    if not all(inspector.has_table(name) for name in ("gap_item", "gap_rollup")):
-        return
-    for statement in TRIGGERS:
-        connection.exec_driver_sql(statement)
+    runs the same statements)."""
+    run_on_postgresql(connection, TRIGGERS, ("gap_item", "gap_rollup"))
 
 
 def rebuild(connection: sa.Connection) -> None:
     """Count the rollup again from the gap items (after a bulk load with the trigger off)."""
-    if connection.dialect.name == "postgresql":
-        for statement in REBUILD:
-            connection.exec_driver_sql(statement)
+    run_on_postgresql(connection, REBUILD)
 
 
 def fold() -> int:

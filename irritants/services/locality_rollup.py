@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from irritants.models import LocalityRollup
 from irritants.services.folding import fold as fold_table
+from irritants.services.folding import run_on_postgresql
 
 KEY = ("day", "unit_id")
 MEASURES = ("logged", "resolved", "at_origin", "escalated", "routings", "distance")
@@ -154,18 +155,6 @@ GROUP BY 1, 2""",
 ]
 
 
-def install_triggers(connection: sa.Connection) -> None:
-    """Create (or replace) the functions and triggers on PostgreSQL (create_all calls it;
-    the migration runs the same statements). Nothing on SQLite."""
-    if connection.dialect.name != "postgresql":
-        return
-    inspector = sa.inspect(connection)
-    if not all(inspector.has_table(name) for name in ("irritant", "unit", "locality_rollup")):
-        return
-    for statement in TRIGGERS:
-        connection.exec_driver_sql(statement)
-
-
 DROP = [
     "DROP TRIGGER IF EXISTS locality_rollup_move ON unit",
     "DROP TRIGGER IF EXISTS locality_rollup_update ON irritant",
@@ -177,22 +166,20 @@ DROP = [
 ]
 
 
+def install_triggers(connection: sa.Connection) -> None:
+    """Create (or replace) the functions and triggers on PostgreSQL (create_all calls it;
+    the migration runs the same statements)."""
+    run_on_postgresql(connection, TRIGGERS, ("irritant", "unit", "locality_rollup"))
+
+
 def drop_triggers(connection: sa.Connection) -> None:
     """Drop the functions, which depend on the irritant's row type (before drop_all)."""
-    if connection.dialect.name != "postgresql":
-        return
-    inspector = sa.inspect(connection)
-    if not all(inspector.has_table(name) for name in ("irritant", "unit")):
-        return
-    for statement in DROP:
-        connection.exec_driver_sql(statement)
+    run_on_postgresql(connection, DROP, ("irritant", "unit"))
 
 
 def rebuild(connection: sa.Connection) -> None:
     """Count the rollup again from the irritants (after a bulk load with the triggers off)."""
-    if connection.dialect.name == "postgresql":
-        for statement in REBUILD:
-            connection.exec_driver_sql(statement)
+    run_on_postgresql(connection, REBUILD)
 
 
 def fold() -> int:
