@@ -378,6 +378,17 @@ def test_deactivating_a_category_from_its_page(admin: FlaskClient, db: Any):
 # -- stored XSS -------------------------------------------------------------------------------
 
 
+def test_the_sla_hours_of_the_categories_read_in_the_admin_s_language(admin: FlaskClient,
+                                                                        db: Any):
+    english_page = text_of(admin.get("/admin/categories"))
+    admin.set_cookie("lang", "fr")
+    french_page = text_of(admin.get("/admin/categories"))
+
+    assert "critical: 2 h" in english_page
+    assert "critique : 2 h" in french_page
+    assert "critical:" not in french_page
+
+
 def test_unit_and_category_names_are_rendered_escaped_everywhere(admin: FlaskClient, db: Any):
     org_edit.create_unit("evil", XSS, "hq", actor=None)
     org_edit.rename_unit("lille", XSS, actor=None)
@@ -594,9 +605,9 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
 
     assert response.status_code == 422
     assert field_errors(response, "file") == [
-        "units.0.name: unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
+        "units.0.name : unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
         "caractères",
-        "users.0.role: utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
+        "users.0.role : utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
         "lead, director, admin)",
     ]
     assert count(db, Unit) == 12

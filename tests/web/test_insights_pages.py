@@ -24,7 +24,7 @@ from irritants.services.org_version import current_org_version
 from irritants.web.insights.export import csv_cell
 from tests.services.test_dashboards import day, log, user
 from tests.services.test_dashboards import history as history  # noqa: F401 (fixture)
-from tests.web.irritant_fixtures import XSS_PAYLOADS, assert_inert, english
+from tests.web.irritant_fixtures import XSS_PAYLOADS, assert_inert, english, page_text
 
 PERIOD = "since=2025-03-03&until=2025-03-16"
 
@@ -285,3 +285,20 @@ def test_user_text_is_escaped_on_the_pages(org: dict[str, Any], director: FlaskC
         response = director.get(path, query_string=query)
         assert response.status_code == 200
         assert_inert(response.get_data(as_text=True), (payload,))
+
+
+def test_the_gaps_summary_spaces_its_colon_in_french(
+        history: dict[str, int], app: Flask, login_as: Callable[..., FlaskClient]) -> None:
+    french = gaps_summary(login_as("director"), "fr")
+    english_ = gaps_summary(login_as("director", app.test_client()), "en")
+
+    assert "carrier-portal (outil) : manqué 6 fois, à 2 équipes" in french
+    assert "):" not in french
+    assert "carrier-portal (tool): lacked 6 times, by 2 teams" in english_
+
+
+def gaps_summary(client: FlaskClient, language: str) -> str:
+    """The visible text of the "lacked most" list of the gap ledger page."""
+    client.set_cookie("lang", language)
+    html = client.get(f"/insights/gaps?{PERIOD}").get_data(as_text=True)
+    return page_text(html.split('<ol class="summary-list">', 1)[1].split("</ol>", 1)[0])

@@ -46,6 +46,7 @@ from irritants.web.admin.forms import (
 )
 from irritants.web.decorators import role_required
 from irritants.web.form_errors import show_field_errors
+from irritants.web.intake.forms import SEVERITY_NAMES
 
 admin_only = role_required("admin")
 PER_PAGE = 50
@@ -297,7 +298,7 @@ def vocabulary_item(kind: str, key: str) -> Any:
 def categories() -> Any:
     """Every category."""
     return render_template("admin/categories.html", categories=org_edit.list_categories(),
-                           language=current_language())
+                           language=current_language(), severity_names=SEVERITY_NAMES)
 
 
 def _category_choices(form: CategoryForm) -> None:
@@ -522,7 +523,7 @@ def org_import() -> Any:
                 report = org_admin.import_org(data, actor=current_user)
             except InvalidInput as error:
                 form.file.errors = [*form.file.errors, *(
-                    f"{path}: {message}" if path else message
+                    _("%(path)s: %(message)s", path=path, message=message) if path else message
                     for path, messages in error.field_errors.items() for message in messages)]
             except Conflict as error:
                 form.file.errors = [*form.file.errors, str(error)]
