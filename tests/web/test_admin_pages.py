@@ -456,13 +456,24 @@ def test_a_bad_invite_is_re_rendered_and_writes_nothing(admin: FlaskClient, db: 
     assert (count(db, User), count(db, PasswordToken)) == (users, 0)
 
 
-def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClient, app: Flask,
-                                                               db: Any):
+def invitation_path(admin: FlaskClient, locale: str) -> str:
+    """The set-password link of a new agent invited to read the pages in `locale`."""
     page = admin.post("/admin/users/new", data={
         "email": "new@example.com", "name": "New", "role": "agent", "unit": "lille",
-        "locale": "fr"}).get_data(as_text=True)
-    path = set_password_path(page)
-    visitor = english(app.test_client())
+        "locale": locale}).get_data(as_text=True)
+    return set_password_path(page)
+
+
+def browser_in(client: FlaskClient, language: str) -> FlaskClient:
+    """The client's browser asks for `language` (no language switch used)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClient, app: Flask,
+                                                               db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "en")
 
     shown = visitor.get(path)
     weak = visitor.post(path, data={"password": "short", "confirm": "short"})
@@ -472,11 +483,40 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     assert shown.status_code == 200
     assert shown.headers["Referrer-Policy"] == "no-referrer"
     assert weak.status_code == 422
-    assert field_errors(weak, "password") == ["Use at least 8 characters."]
+    # The invitee chose French: the page and its messages are French, whatever the browser.
+    assert field_errors(weak, "password") == ["Utilisez au moins 8 caractères."]
     assert (done.status_code, done.headers["Location"]) == (302, "/auth/login")
+    # A spent link no longer names anyone: the browser's language.
     assert again.status_code == 410
     assert "This link has already been used." in text_of(again)
     assert authenticate("new@example.com", NEW_PASSWORD) is not None
+
+
+@pytest.mark.parametrize(("chosen", "browser", "heading"), [
+    ("fr", "en-GB,en;q=0.9", "Choisissez votre mot de passe"),
+    ("en", "fr-FR,fr;q=0.9", "Choose your password"),
+])
+def test_a_password_link_speaks_the_invitee_s_language_not_the_browser_s(
+        admin: FlaskClient, app: Flask, db: Any, chosen: str, browser: str, heading: str):
+    path = invitation_path(admin, chosen)
+
+    shown = browser_in(app.test_client(), browser).get(path)
+
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert f'<html lang="{chosen}"' in html
+    assert f"<h1>{heading}</h1>" in html
+
+
+def test_the_language_switch_still_wins_on_a_password_link(admin: FlaskClient, app: Flask,
+                                                           db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "fr")
+    visitor.post("/auth/language", data={"lang": "en", "next": path})
+
+    shown = visitor.get(path)
+
+    assert "<h1>Choose your password</h1>" in shown.get_data(as_text=True)
 
 
 def test_an_unknown_link_gets_400_and_an_expired_one_410(client: FlaskClient, db: Any,
