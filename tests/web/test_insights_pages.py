@@ -52,8 +52,8 @@ def test_the_root_causes_csv_has_the_exact_groups(history: dict[str, int],
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="root-causes-root_cause.csv"')
     rows = csv_rows(response)
-    assert rows[0][:7] == ["root_cause", "count", "open", "overdue", "unroutable", "resolved",
-                           "occurrences"]
+    assert rows[0][:7] == ["Root cause", "Irritants", "Open", "Overdue", "Unroutable",
+                           "Resolved", "Occurrences"]
     assert [row[:7] for row in rows[1:]] == [
         ["", "5", "5", "5", "1", "0", "5"],
         ["process", "1", "0", "0", "0", "1", "1"],
@@ -84,11 +84,37 @@ def test_the_gap_ledger_page_and_its_csv(history: dict[str, int],
 
     rows = csv_rows(director.get(f"/insights/gaps?{PERIOD}&format=csv&kind=authority"))
     assert rows == [
-        ["unit", "unit_name", "kind", "item", "count", "previous", "max_required",
-         "limit_recorded", "holds_today", "limit_today"],
+        ["Unit", "Unit name", "Kind", "Item lacked", "Times lacked", "Period before",
+         "Highest amount asked", "Limit when lacked", "Holds it today", "Limit today"],
         ["lille", "Store Lille", "authority", "gesture", "1", "0", "500", "50", "yes", "50"],
         ["north", "Region North", "authority", "gesture", "1", "0", "500", "300", "yes", "300"],
     ]
+
+
+def test_a_french_director_reads_the_csv_headers_in_french(
+        history: dict[str, int], login_as: Callable[..., FlaskClient]) -> None:
+    french = login_as("director")
+    french.set_cookie("lang", "fr")
+
+    ledger = csv_rows(french.get(f"/insights/gaps?{PERIOD}&format=csv&kind=authority"))
+    causes = csv_rows(french.get(f"/insights/?{PERIOD}&format=csv"))
+
+    assert ledger[0] == [
+        "Unité", "Nom de l'unité", "Type", "Élément manquant", "Nombre de manques",
+        "Période précédente", "Plus haut montant demandé", "Limite au moment du manque",
+        "L'a aujourd'hui", "Limite actuelle"]
+    # The cells stay machine-friendly: keys, numbers, yes/no.
+    assert ledger[1] == ["lille", "Store Lille", "authority", "gesture", "1", "0", "500", "50",
+                         "yes", "50"]
+    assert causes[0][:3] == ["Cause profonde", "Irritants", "Ouvert"]
+
+
+def test_the_hr_csv_headers_in_english_spell_their_percentages(
+        history: dict[str, int], director: FlaskClient) -> None:
+    rows = csv_rows(director.get(f"/insights/hr?{PERIOD}&format=csv&table=delegation"))
+    assert rows[0][6:] == ["Limit covering 80% of the amounts asked",
+                           "Limit covering 95% of the amounts asked",
+                           "Irritants originating there", "Kept local with the 95% limit"]
 
 
 def test_a_lead_reads_the_gaps_of_their_subtree_only(
@@ -110,7 +136,8 @@ def test_locality_page_prints_every_value_beside_its_bar(history: dict[str, int]
     assert "Region North" in html
     rows = csv_rows(director.get(f"/insights/locality?{PERIOD}&subtree=north&bucket=month"
                                  "&format=csv&table=units"))
-    assert rows[0][3:6] == ["logged", "resolved", "resolved_at_origin"]
+    assert rows[0][:6] == ["Unit", "Unit name", "Only the unit itself", "Logged", "Resolved",
+                           "Resolved at origin"]
     assert [row[:6] for row in rows[1:]] == [
         ["north", "Region North", "yes", "0", "0", "0"],
         ["lille", "Store Lille", "no", "5", "2", "1"],
