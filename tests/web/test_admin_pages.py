@@ -680,3 +680,56 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
     types = re.findall(r"<td>([\w ]+) <code>(\w+)</code></td>", response.get_data(as_text=True))
     assert types[:2] == [("Unit renamed", "unit_renamed"), ("Unit created", "unit_created")]
     assert "Adam Admin" in text_of(response)
+
+
+def audit_changes(response: Any) -> list[str]:
+    """The lines of the audit trail's Changes column, newest event first."""
+    html = response.get_data(as_text=True)
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [unescape(re.sub(r"\s+", " ", line)).strip()
+            for line in re.findall(r"<li>(.*?)</li>", body, re.S)]
+
+
+def change_a_unit(db: Any) -> None:
+    org_edit.rename_unit("lille", "Store Lille Centre", actor=None)
+    org_edit.set_unit_capabilities("lille", competencies=["product", "service"], tools=[],
+                                   authorities={"gesture": 50, "refund": 500}, actor=None)
+    db.session.commit()
+
+
+def test_the_audit_trail_shows_changes_as_plain_words(admin: FlaskClient, db: Any):
+    change_a_unit(db)
+
+    response = admin.get("/admin/audit")
+
+    assert audit_changes(response)[:5] == [
+        "Tools: pos → none",
+        "Authorities: gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500",
+        f"Organisation version: {current_org_version()}",
+        "Name: Store Lille → Store Lille Centre",
+        f"Organisation version: {current_org_version() - 1}",
+    ]
+    body = response.get_data(as_text=True).split("<tbody>", 1)[1]
+    assert "{" not in body
+    assert "&#34;" not in body
+
+
+def test_the_audit_trail_reads_in_french(admin: FlaskClient, db: Any):
+    change_a_unit(db)
+    admin.set_cookie("lang", "fr")
+
+    lines = audit_changes(admin.get("/admin/audit"))
+
+    assert "Outils : pos → rien" in lines
+    assert "Habilitations : gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500" in lines
+    assert "Nom : Store Lille → Store Lille Centre" in lines
+
+
+def test_the_audit_trail_escapes_what_it_shows(admin: FlaskClient, db: Any):
+    org_edit.rename_unit("lille", XSS, actor=None)
+    db.session.commit()
+
+    html = admin.get("/admin/audit").get_data(as_text=True)
+
+    assert "<script>alert(1)" not in html
+    assert "Name: Store Lille → " + XSS in audit_changes(admin.get("/admin/audit"))

@@ -27,6 +27,7 @@ from irritants.services import org_admin, org_edit, users_admin
 from irritants.services.errors import Conflict, InvalidInput, NotFound
 from irritants.services.messages import current_language
 from irritants.web.admin import bp
+from irritants.web.admin.audit import change_lines
 from irritants.web.admin.forms import (
     ActionForm,
     CapabilitiesForm,
@@ -598,4 +599,5 @@ AUDIT_TYPES = {
 def audit() -> Any:
     """The audit trail, newest first, paginated."""
     page = org_edit.audit_trail(page=_int_arg("page"), per_page=PER_PAGE)
-    return render_template("admin/audit.html", results=page, audit_types=AUDIT_TYPES)
+    return render_template("admin/audit.html", results=page, audit_types=AUDIT_TYPES,
+                           change_lines=change_lines)
