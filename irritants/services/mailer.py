@@ -101,6 +101,13 @@ def send_outbox_email(message: OutboxMessage) -> None:
     email.send()
 
 
+def severity_label(severity: str) -> str:
+    """The severity in the language being rendered (the key when it is unknown)."""
+    labels = {"low": _("Low"), "medium": _("Medium"), "high": _("High"),
+              "critical": _("Critical")}
+    return labels.get(severity, severity)
+
+
 def _content(
     template: str, user: User, irritant: Irritant, event: IrritantEvent | None, locale: str
 ) -> tuple[str, dict[str, Any]]:
@@ -117,6 +124,7 @@ def _content(
         "category": irritant.category.label(locale),
         "unit": event.assignee.name if event and event.assignee else irritant.assignee.name,
         "how": how,
+        "severity": severity_label(irritant.severity),
         "reason": (event.data or {}).get("reason") if event else None,
         "link": irritant_link(irritant.id),
     }

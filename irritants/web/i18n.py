@@ -1,9 +1,10 @@
-"""Language selection: the user's choice, else the visitor's cookie, else the browser's,
-else French."""
+"""Language selection: the user's choice, else the visitor's cookie, else the language a
+page asked for (a set-password link speaks its owner's), else the browser's, else French."""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
+from flask_babel import refresh
 from flask_login import current_user
 
 
@@ -18,4 +19,14 @@ def select_locale() -> str:
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
     if chosen in languages:
         return str(chosen)
+    if g.get("page_locale") in languages:
+        return str(g.page_locale)
     return request.accept_languages.best_match(languages) or default
+
+
+def prefer_locale(locale: str | None) -> None:
+    """Render the rest of this request in `locale` (a user's stored language) rather than
+    the browser's; a signed-in user's language and the language switch still win."""
+    if locale in current_app.config["LANGUAGES"]:
+        g.page_locale = locale
+        refresh()  # get_locale() may already have answered for this request

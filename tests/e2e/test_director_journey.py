@@ -65,8 +65,10 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
 
     # The CSV of the table: UTF-8 with a BOM (for spreadsheets).
     lines = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
-    assert lines[0] == ("root_cause,count,open,overdue,unroutable,resolved,occurrences,"
-                        "oldest_open,mean_open_age_days")
+    # Its header row in the director's French; its cells keys and numbers.
+    assert lines[0] == ("Cause profonde,Irritants,Ouvert,En retard,Sans équipe compétente,"
+                        "Résolu,Occurrences,Plus ancien ouvert depuis,"
+                        "Âge moyen des ouverts (jours)")
     assert "process,2,0,0,0,2,2,," in lines
 
     # Drill down: the process root cause by category, then its two irritants.
@@ -101,9 +103,9 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "3", "0", "▲ +3\nde plus que la période précédente"]
     gaps_csv = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
     # Other journeys may have left gaps elsewhere: Store Nice's lines.
-    assert [line for line in gaps_csv if line.startswith(("unit,", "nice,"))] == [
-        "unit,unit_name,kind,item,count,previous,max_required,limit_recorded,holds_today,"
-        "limit_today",
+    assert [line for line in gaps_csv if line.startswith(("Unité,", "nice,"))] == [
+        "Unité,Nom de l'unité,Type,Élément manquant,Nombre de manques,Période précédente,"
+        "Plus haut montant demandé,Limite au moment du manque,L'a aujourd'hui,Limite actuelle",
         "nice,Store Nice,authority,refund,3,0,40,,no,",
         "nice,Store Nice,competency,billing,3,0,,,no,",
         "nice,Store Nice,tool,crm,3,0,,,no,"]
@@ -134,6 +136,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert director.row("Store Nice")[1:3] == ["billing", "3"]
     training = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV").first)
     assert training == [
-        "unit,unit_name,competency,gaps,irritants_originating_there,kept_local_if_trained",
+        "Unité,Nom de l'unité,Compétence,Nombre de manques,Irritants nés dans l'unité,"
+        "Restés sur place après formation",
         "nice,Store Nice,billing,3,3,0"]
     director.close()

@@ -378,6 +378,17 @@ def test_deactivating_a_category_from_its_page(admin: FlaskClient, db: Any):
 # -- stored XSS -------------------------------------------------------------------------------
 
 
+def test_the_sla_hours_of_the_categories_read_in_the_admin_s_language(admin: FlaskClient,
+                                                                        db: Any):
+    english_page = text_of(admin.get("/admin/categories"))
+    admin.set_cookie("lang", "fr")
+    french_page = text_of(admin.get("/admin/categories"))
+
+    assert "critical: 2 h" in english_page
+    assert "critique : 2 h" in french_page
+    assert "critical:" not in french_page
+
+
 def test_unit_and_category_names_are_rendered_escaped_everywhere(admin: FlaskClient, db: Any):
     org_edit.create_unit("evil", XSS, "hq", actor=None)
     org_edit.rename_unit("lille", XSS, actor=None)
@@ -445,13 +456,24 @@ def test_a_bad_invite_is_re_rendered_and_writes_nothing(admin: FlaskClient, db: 
     assert (count(db, User), count(db, PasswordToken)) == (users, 0)
 
 
-def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClient, app: Flask,
-                                                               db: Any):
+def invitation_path(admin: FlaskClient, locale: str) -> str:
+    """The set-password link of a new agent invited to read the pages in `locale`."""
     page = admin.post("/admin/users/new", data={
         "email": "new@example.com", "name": "New", "role": "agent", "unit": "lille",
-        "locale": "fr"}).get_data(as_text=True)
-    path = set_password_path(page)
-    visitor = english(app.test_client())
+        "locale": locale}).get_data(as_text=True)
+    return set_password_path(page)
+
+
+def browser_in(client: FlaskClient, language: str) -> FlaskClient:
+    """The client's browser asks for `language` (no language switch used)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClient, app: Flask,
+                                                               db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "en")
 
     shown = visitor.get(path)
     weak = visitor.post(path, data={"password": "short", "confirm": "short"})
@@ -461,11 +483,40 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     assert shown.status_code == 200
     assert shown.headers["Referrer-Policy"] == "no-referrer"
     assert weak.status_code == 422
-    assert field_errors(weak, "password") == ["Use at least 8 characters."]
+    # The invitee chose French: the page and its messages are French, whatever the browser.
+    assert field_errors(weak, "password") == ["Utilisez au moins 8 caractères."]
     assert (done.status_code, done.headers["Location"]) == (302, "/auth/login")
+    # A spent link no longer names anyone: the browser's language.
     assert again.status_code == 410
     assert "This link has already been used." in text_of(again)
     assert authenticate("new@example.com", NEW_PASSWORD) is not None
+
+
+@pytest.mark.parametrize(("chosen", "browser", "heading"), [
+    ("fr", "en-GB,en;q=0.9", "Choisissez votre mot de passe"),
+    ("en", "fr-FR,fr;q=0.9", "Choose your password"),
+])
+def test_a_password_link_speaks_the_invitee_s_language_not_the_browser_s(
+        admin: FlaskClient, app: Flask, db: Any, chosen: str, browser: str, heading: str):
+    path = invitation_path(admin, chosen)
+
+    shown = browser_in(app.test_client(), browser).get(path)
+
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert f'<html lang="{chosen}"' in html
+    assert f"<h1>{heading}</h1>" in html
+
+
+def test_the_language_switch_still_wins_on_a_password_link(admin: FlaskClient, app: Flask,
+                                                           db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "fr")
+    visitor.post("/auth/language", data={"lang": "en", "next": path})
+
+    shown = visitor.get(path)
+
+    assert "<h1>Choose your password</h1>" in shown.get_data(as_text=True)
 
 
 def test_an_unknown_link_gets_400_and_an_expired_one_410(client: FlaskClient, db: Any,
@@ -594,9 +645,9 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
 
     assert response.status_code == 422
     assert field_errors(response, "file") == [
-        "units.0.name: unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
+        "units.0.name : unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
         "caractères",
-        "users.0.role: utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
+        "users.0.role : utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
         "lead, director, admin)",
     ]
     assert count(db, Unit) == 12
@@ -629,3 +680,56 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
     types = re.findall(r"<td>([\w ]+) <code>(\w+)</code></td>", response.get_data(as_text=True))
     assert types[:2] == [("Unit renamed", "unit_renamed"), ("Unit created", "unit_created")]
     assert "Adam Admin" in text_of(response)
+
+
+def audit_changes(response: Any) -> list[str]:
+    """The lines of the audit trail's Changes column, newest event first."""
+    html = response.get_data(as_text=True)
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [unescape(re.sub(r"\s+", " ", line)).strip()
+            for line in re.findall(r"<li>(.*?)</li>", body, re.S)]
+
+
+def change_a_unit(db: Any) -> None:
+    org_edit.rename_unit("lille", "Store Lille Centre", actor=None)
+    org_edit.set_unit_capabilities("lille", competencies=["product", "service"], tools=[],
+                                   authorities={"gesture": 50, "refund": 500}, actor=None)
+    db.session.commit()
+
+
+def test_the_audit_trail_shows_changes_as_plain_words(admin: FlaskClient, db: Any):
+    change_a_unit(db)
+
+    response = admin.get("/admin/audit")
+
+    assert audit_changes(response)[:5] == [
+        "Tools: pos → none",
+        "Authorities: gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500",
+        f"Organisation version: {current_org_version()}",
+        "Name: Store Lille → Store Lille Centre",
+        f"Organisation version: {current_org_version() - 1}",
+    ]
+    body = response.get_data(as_text=True).split("<tbody>", 1)[1]
+    assert "{" not in body
+    assert "&#34;" not in body
+
+
+def test_the_audit_trail_reads_in_french(admin: FlaskClient, db: Any):
+    change_a_unit(db)
+    admin.set_cookie("lang", "fr")
+
+    lines = audit_changes(admin.get("/admin/audit"))
+
+    assert "Outils : pos → rien" in lines
+    assert "Habilitations : gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500" in lines
+    assert "Nom : Store Lille → Store Lille Centre" in lines
+
+
+def test_the_audit_trail_escapes_what_it_shows(admin: FlaskClient, db: Any):
+    org_edit.rename_unit("lille", XSS, actor=None)
+    db.session.commit()
+
+    html = admin.get("/admin/audit").get_data(as_text=True)
+
+    assert "<script>alert(1)" not in html
+    assert "Name: Store Lille → " + XSS in audit_changes(admin.get("/admin/audit"))

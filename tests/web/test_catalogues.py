@@ -8,6 +8,7 @@ then `pybabel compile -d irritants/translations` (or `make translations` again).
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,20 @@ def test_french_entries_keep_the_placeholders_of_their_message(french: Catalog) 
         for error in errors
     ]
     assert problems == []
+
+
+# French puts a space before : ; ? ! and % ("Échéance : 3 h", "80 %"); this catalogue uses
+# a plain space everywhere. A quoted key ('{"fr": ...}') is code, not French.
+_TIGHT_PUNCTUATION = re.compile(r'[^\s"][:;?!](?=\s|$)|\d%%')
+
+
+def test_french_entries_space_their_high_punctuation(french: Catalog) -> None:
+    def texts(message: Any) -> tuple[str, ...]:
+        return message.string if isinstance(message.string, tuple) else (message.string,)
+
+    tight = [text for message in french if message.id for text in texts(message)
+             if _TIGHT_PUNCTUATION.search(text)]
+    assert tight == []
 
 
 @pytest.mark.parametrize("locale", ["fr", "en"])

@@ -24,7 +24,7 @@ from irritants.services.org_version import current_org_version
 from irritants.web.insights.export import csv_cell
 from tests.services.test_dashboards import day, log, user
 from tests.services.test_dashboards import history as history  # noqa: F401 (fixture)
-from tests.web.irritant_fixtures import XSS_PAYLOADS, assert_inert, english
+from tests.web.irritant_fixtures import XSS_PAYLOADS, assert_inert, english, page_text
 
 PERIOD = "since=2025-03-03&until=2025-03-16"
 
@@ -52,8 +52,8 @@ def test_the_root_causes_csv_has_the_exact_groups(history: dict[str, int],
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="root-causes-root_cause.csv"')
     rows = csv_rows(response)
-    assert rows[0][:7] == ["root_cause", "count", "open", "overdue", "unroutable", "resolved",
-                           "occurrences"]
+    assert rows[0][:7] == ["Root cause", "Irritants", "Open", "Overdue", "Unroutable",
+                           "Resolved", "Occurrences"]
     assert [row[:7] for row in rows[1:]] == [
         ["", "5", "5", "5", "1", "0", "5"],
         ["process", "1", "0", "0", "0", "1", "1"],
@@ -84,11 +84,37 @@ def test_the_gap_ledger_page_and_its_csv(history: dict[str, int],
 
     rows = csv_rows(director.get(f"/insights/gaps?{PERIOD}&format=csv&kind=authority"))
     assert rows == [
-        ["unit", "unit_name", "kind", "item", "count", "previous", "max_required",
-         "limit_recorded", "holds_today", "limit_today"],
+        ["Unit", "Unit name", "Kind", "Item lacked", "Times lacked", "Period before",
+         "Highest amount asked", "Limit when lacked", "Holds it today", "Limit today"],
         ["lille", "Store Lille", "authority", "gesture", "1", "0", "500", "50", "yes", "50"],
         ["north", "Region North", "authority", "gesture", "1", "0", "500", "300", "yes", "300"],
     ]
+
+
+def test_a_french_director_reads_the_csv_headers_in_french(
+        history: dict[str, int], login_as: Callable[..., FlaskClient]) -> None:
+    french = login_as("director")
+    french.set_cookie("lang", "fr")
+
+    ledger = csv_rows(french.get(f"/insights/gaps?{PERIOD}&format=csv&kind=authority"))
+    causes = csv_rows(french.get(f"/insights/?{PERIOD}&format=csv"))
+
+    assert ledger[0] == [
+        "Unité", "Nom de l'unité", "Type", "Élément manquant", "Nombre de manques",
+        "Période précédente", "Plus haut montant demandé", "Limite au moment du manque",
+        "L'a aujourd'hui", "Limite actuelle"]
+    # The cells stay machine-friendly: keys, numbers, yes/no.
+    assert ledger[1] == ["lille", "Store Lille", "authority", "gesture", "1", "0", "500", "50",
+                         "yes", "50"]
+    assert causes[0][:3] == ["Cause profonde", "Irritants", "Ouvert"]
+
+
+def test_the_hr_csv_headers_in_english_spell_their_percentages(
+        history: dict[str, int], director: FlaskClient) -> None:
+    rows = csv_rows(director.get(f"/insights/hr?{PERIOD}&format=csv&table=delegation"))
+    assert rows[0][6:] == ["Limit covering 80% of the amounts asked",
+                           "Limit covering 95% of the amounts asked",
+                           "Irritants originating there", "Kept local with the 95% limit"]
 
 
 def test_a_lead_reads_the_gaps_of_their_subtree_only(
@@ -110,7 +136,8 @@ def test_locality_page_prints_every_value_beside_its_bar(history: dict[str, int]
     assert "Region North" in html
     rows = csv_rows(director.get(f"/insights/locality?{PERIOD}&subtree=north&bucket=month"
                                  "&format=csv&table=units"))
-    assert rows[0][3:6] == ["logged", "resolved", "resolved_at_origin"]
+    assert rows[0][:6] == ["Unit", "Unit name", "Only the unit itself", "Logged", "Resolved",
+                           "Resolved at origin"]
     assert [row[:6] for row in rows[1:]] == [
         ["north", "Region North", "yes", "0", "0", "0"],
         ["lille", "Store Lille", "no", "5", "2", "1"],
@@ -285,3 +312,20 @@ def test_user_text_is_escaped_on_the_pages(org: dict[str, Any], director: FlaskC
         response = director.get(path, query_string=query)
         assert response.status_code == 200
         assert_inert(response.get_data(as_text=True), (payload,))
+
+
+def test_the_gaps_summary_spaces_its_colon_in_french(
+        history: dict[str, int], app: Flask, login_as: Callable[..., FlaskClient]) -> None:
+    french = gaps_summary(login_as("director"), "fr")
+    english_ = gaps_summary(login_as("director", app.test_client()), "en")
+
+    assert "carrier-portal (outil) : manqué 6 fois, à 2 équipes" in french
+    assert "):" not in french
+    assert "carrier-portal (tool): lacked 6 times, by 2 teams" in english_
+
+
+def gaps_summary(client: FlaskClient, language: str) -> str:
+    """The visible text of the "lacked most" list of the gap ledger page."""
+    client.set_cookie("lang", language)
+    html = client.get(f"/insights/gaps?{PERIOD}").get_data(as_text=True)
+    return page_text(html.split('<ol class="summary-list">', 1)[1].split("</ol>", 1)[0])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from irritants.services import users_admin
 from irritants.services.errors import InvalidInput
@@ -14,6 +15,7 @@ from irritants.web.account_setup import bp
 from irritants.web.account_setup.forms import SetPasswordForm
 from irritants.web.decorators import public
 from irritants.web.form_errors import show_field_errors
+from irritants.web.i18n import prefer_locale
 
 
 def _private(body: str, status: int) -> Response:
@@ -32,13 +34,18 @@ def _link_problem(error: Exception, status: int) -> Response:
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @public
 def set_password(token: str) -> Any:
-    """Check the link, then set the password once; a bad link gets 400, a spent one 410."""
+    """Check the link, then set the password once; a bad link gets 400, a spent one 410.
+
+    The page speaks the language of the link's owner (chosen at the invitation), not the
+    browser's, unless the visitor used the language switch."""
     try:
         link = users_admin.check_password_token(token)
     except InvalidLink as error:
         return _link_problem(error, 400)
     except ExpiredLink as error:
         return _link_problem(error, 410)
+    if not current_user.is_authenticated:
+        prefer_locale(link.user.locale)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -27,6 +27,7 @@ from irritants.services import org_admin, org_edit, users_admin
 from irritants.services.errors import Conflict, InvalidInput, NotFound
 from irritants.services.messages import current_language
 from irritants.web.admin import bp
+from irritants.web.admin.audit import change_lines
 from irritants.web.admin.forms import (
     ActionForm,
     CapabilitiesForm,
@@ -46,6 +47,7 @@ from irritants.web.admin.forms import (
 )
 from irritants.web.decorators import role_required
 from irritants.web.form_errors import show_field_errors
+from irritants.web.intake.forms import SEVERITY_NAMES
 
 admin_only = role_required("admin")
 PER_PAGE = 50
@@ -297,7 +299,7 @@ def vocabulary_item(kind: str, key: str) -> Any:
 def categories() -> Any:
     """Every category."""
     return render_template("admin/categories.html", categories=org_edit.list_categories(),
-                           language=current_language())
+                           language=current_language(), severity_names=SEVERITY_NAMES)
 
 
 def _category_choices(form: CategoryForm) -> None:
@@ -522,7 +524,7 @@ def org_import() -> Any:
                 report = org_admin.import_org(data, actor=current_user)
             except InvalidInput as error:
                 form.file.errors = [*form.file.errors, *(
-                    f"{path}: {message}" if path else message
+                    _("%(path)s: %(message)s", path=path, message=message) if path else message
                     for path, messages in error.field_errors.items() for message in messages)]
             except Conflict as error:
                 form.file.errors = [*form.file.errors, str(error)]
@@ -597,4 +599,5 @@ AUDIT_TYPES = {
 def audit() -> Any:
     """The audit trail, newest first, paginated."""
     page = org_edit.audit_trail(page=_int_arg("page"), per_page=PER_PAGE)
-    return render_template("admin/audit.html", results=page, audit_types=AUDIT_TYPES)
+    return render_template("admin/audit.html", results=page, audit_types=AUDIT_TYPES,
+                           change_lines=change_lines)

@@ -3,7 +3,8 @@
 Who may open what (tests/web/test_route_rules.py): the root causes, the drill-down,
 locality and the map are for directors and admins; the gap ledger and the HR view
 also for leads (their subtree, as api.md's GET /gaps); granting for directors and
-admins; what-if for directors only. Every table is also a CSV (`?format=csv`).
+admins; what-if for directors only. Every table is also a CSV (`?format=csv`), its
+header row in the reader's language (columns.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.snapshot import cached_org, plain_amount
 from irritants.web.decorators import role_required
 from irritants.web.insights import bp
+from irritants.web.insights.columns import (
+    DELEGATION_COLUMNS,
+    IRRITANT_COLUMNS,
+    LEDGER_COLUMNS,
+    LOCALITY_BUCKETS,
+    LOCALITY_FIGURES,
+    LOCALITY_UNIT_COLUMNS,
+    ROOT_CAUSE_FIGURES,
+    ROOT_CAUSE_GROUPS,
+    TRAINING_COLUMNS,
+    header_row,
+)
 from irritants.web.insights.export import csv_response
 from irritants.web.insights.forms import (
     FilterForm,
@@ -208,8 +221,7 @@ def dashboard() -> Any:
 
 
 def _root_causes_csv(group_by: str, table_rows: Iterator[Any]) -> Any:
-    header = [group_by, "count", "open", "overdue", "unroutable", "resolved",
-              "occurrences", "oldest_open", "mean_open_age_days"]
+    header = header_row([ROOT_CAUSE_GROUPS.get(group_by, group_by), *ROOT_CAUSE_FIGURES])
     rows = ([row["key"] or "", row["count"], row["open"], row["overdue"], row["unroutable"],
              row["resolved"], row["occurrences"], row["oldest_open"],
              None if row["mean_open_age_days"] is None else round(row["mean_open_age_days"], 2)]
@@ -235,9 +247,7 @@ def irritants() -> Any:
 
 def _irritants_csv(irritants: Iterator[Any]) -> Any:
     org = cached_org()
-    header = ["id", "category", "severity", "status", "origin_unit", "assignee", "unroutable",
-              "escalation_level", "occurrences", "created_at", "due_at", "resolved_at",
-              "root_cause", "description"]
+    header = header_row(IRRITANT_COLUMNS)
     rows = ([irritant.id, irritant.category.key, irritant.severity, irritant.status,
              org.key_of.get(irritant.origin_unit_id), org.key_of.get(irritant.assignee_id),
              irritant.unroutable, irritant.escalation_level, irritant.occurrences,
@@ -270,8 +280,7 @@ def gaps() -> Any:
 
 
 def _ledger_csv(table_rows: Iterator[Any]) -> Any:
-    header = ["unit", "unit_name", "kind", "item", "count", "previous", "max_required",
-              "limit_recorded", "holds_today", "limit_today"]
+    header = header_row(LEDGER_COLUMNS)
     names = cached_org().snapshot
     rows = ([row["unit"], _unit_name(names, row["unit"]),
              row["kind"], row["key"], row["count"], row["previous"], row["max_required"],
@@ -374,21 +383,22 @@ def locality() -> Any:
                    grants=grants_made)
 
 
-LOCALITY_COLUMNS = ["logged", "resolved", "resolved_at_origin", "share_resolved_at_origin",
-                    "escalated", "share_escalated", "routings", "mean_distance"]
+LOCALITY_KEYS = ["logged", "resolved", "resolved_at_origin", "share_resolved_at_origin",
+                "escalated", "share_escalated", "routings", "mean_distance"]
 
 
 def _locality_csv(result: dict[str, Any], table: str) -> Any:
     if table == "units":
-        header = ["unit", "unit_name", "only_the_unit_itself", *LOCALITY_COLUMNS]
+        header = header_row(LOCALITY_UNIT_COLUMNS)
         names = cached_org().snapshot
         rows = ([row["unit"], names.unit(row["unit"]).name, row["own"],
-                 *(_rounded(row[column]) for column in LOCALITY_COLUMNS)]
+                 *(_rounded(row[column]) for column in LOCALITY_KEYS)]
                 for row in result["units"])
         return csv_response("locality-units.csv", header, rows)
-    rows = ([row["start"], *(_rounded(row[column]) for column in LOCALITY_COLUMNS)]
+    rows = ([row["start"], *(_rounded(row[column]) for column in LOCALITY_KEYS)]
             for row in result["series"])
-    return csv_response("locality.csv", [f"{result['bucket']}_start", *LOCALITY_COLUMNS], rows)
+    bucket = LOCALITY_BUCKETS.get(result["bucket"], result["bucket"])
+    return csv_response("locality.csv", header_row([bucket, *LOCALITY_FIGURES]), rows)
 
 
 def _rounded(value: Any) -> Any:
@@ -608,9 +618,7 @@ def _hr_csv(form: FilterForm, period: Period, result: dict[str, Table], table: s
                                       delegation_page=page["page"],
                                       per_page=page["per_page"])["delegation"]
 
-        header = ["unit", "unit_name", "authority", "gaps", "limit_today", "max_required",
-                  "limit_covering_80_percent", "limit_covering_95_percent",
-                  "irritants_originating_there", "kept_local_with_95_percent_limit"]
+        header = header_row(DELEGATION_COLUMNS)
         rows = ([row["unit"], _unit_name(names, row["unit"]),
                  row["key"], row["count"], row["limit_held"], row["max_required"], row["p80"],
                  row["p95"], row["irritants"], row["kept_local_p95"]]
@@ -622,8 +630,7 @@ def _hr_csv(form: FilterForm, period: Period, result: dict[str, Table], table: s
                                   training_page=page["page"],
                                   per_page=page["per_page"])["training"]
 
-    header = ["unit", "unit_name", "competency", "gaps", "irritants_originating_there",
-              "kept_local_if_trained"]
+    header = header_row(TRAINING_COLUMNS)
     rows = ([row["unit"], _unit_name(names, row["unit"]),
              row["key"], row["count"], row["irritants"], row["kept_local"]]
             for row in _all_rows(training, result["training"]))

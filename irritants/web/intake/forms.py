@@ -17,6 +17,7 @@ SEVERITY_CHOICES = [
     SelectChoice("high", _l("High")),
     SelectChoice("critical", _l("Critical")),
 ]
+SEVERITY_NAMES = {choice.value: choice.label for choice in SEVERITY_CHOICES}
 CHANNEL_CHOICES = [
     SelectChoice("", _l("Not specified")),
     SelectChoice("store", _l("In store")),
