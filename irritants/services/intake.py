@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -71,8 +72,12 @@ def log_irritant(
     customer_ref: str | None = None,
     channel: str | None = None,
     now: datetime | None = None,
+    before_commit: Callable[[Irritant], None] | None = None,
 ) -> Irritant:
-    """Log, route and commit an irritant, then notify; InvalidInput (nothing written)."""
+    """Log, route and commit an irritant, then notify; InvalidInput (nothing written).
+
+    before_commit(irritant) runs once everything is written, in the same transaction
+    (the API stores its Idempotency-Key answer there)."""
     now = now or utcnow()
     org = cached_org()
     errors = FieldErrors()
@@ -106,6 +111,8 @@ def log_irritant(
     messages = notify_assigned(irritant, event, "logged")
     db.session.flush()
     message_ids = [message.id for message in messages]
+    if before_commit is not None:
+        before_commit(irritant)
     # Everything was just written by this transaction: nothing to reload after the commit.
     commit_keeping_loaded()
     enqueue_messages(message_ids)
