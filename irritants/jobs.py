@@ -145,7 +145,8 @@ def deliver_outbox_message(message_id: int) -> bool:
 
 def deliver_outbox_messages(message_ids: list[int]) -> int:
     """Perform several outbox messages in one batch (idempotent per message); how many
-    were sent now. The in-process runner gathers its delivery jobs into this one."""
+    were sent now. The job of a change's messages (outbox.enqueue_messages); the
+    in-process runner also gathers its delivery jobs into this one."""
     from irritants.services.outbox import deliver_many
 
     with app_context():
@@ -242,8 +243,9 @@ class InProcessRunner:
 
     The thread shares its process's CPU with the requests, so it works in batches: it
     lets jobs gather for BATCH_WINDOW seconds after the first one arrives, then performs
-    every outbox delivery job taken in one deliver_outbox_messages() (one claim and one
-    read of recipients, irritants and events for all), the other jobs one by one.
+    every outbox delivery job taken (of one message or of several) in one
+    deliver_outbox_messages() (one claim and one read of recipients, irritants and
+    events for all), the other jobs one by one.
     """
 
     BATCH_WINDOW = 0.2
@@ -305,13 +307,28 @@ class InProcessRunner:
         return batch
 
     def _run_batch(self, batch: list[Job]) -> None:
-        deliveries = [args[0] for func, args in batch if func is deliver_outbox_message]
+        deliveries: list[int] = []
+        others: list[Job] = []
+        for func, args in batch:
+            delivered = _delivered(func, args)
+            if delivered is None:
+                others.append((func, args))
+            else:
+                deliveries.extend(delivered)
         with self.app.app_context():
             if deliveries:
                 _run_inline(deliver_outbox_messages, deliveries)
-            for func, args in batch:
-                if func is not deliver_outbox_message:
-                    _run_inline(func, *args)
+            for func, args in others:
+                _run_inline(func, *args)
+
+
+def _delivered(func: Callable[..., Any], args: tuple[Any, ...]) -> list[int] | None:
+    """The outbox message ids a delivery job delivers; None for any other job."""
+    if func is deliver_outbox_message:
+        return [args[0]]
+    if func is deliver_outbox_messages:
+        return list(args[0])
+    return None
 
 
 _runner: InProcessRunner | None = None

@@ -1,12 +1,14 @@
 """`Idempotency-Key` on `POST /api/v1/irritants`: a retry gets the first answer, creates nothing.
 
 The key is claimed by a pending IdempotencyRecord added to the session before the
-service runs, so the service's commit writes the irritant and the claim together: a
-key is never left claimed by a request that created nothing, and a request that
-created something always holds the key. Two requests racing on one key meet at the
-unique (user_id, key) constraint; the loser answers with the winner's stored answer,
-or `409` while the winner is still running. Only successful answers are kept: a
-request refused with 422 wrote nothing, and may be corrected and sent again.
+service runs, and the answer is stored in it just before the service commits
+(`Claim.keep`), so one commit writes the irritant, the claim and its answer together:
+a key is never left claimed by a request that created nothing, a request that created
+something always holds the key, and a committed key always has its answer. Two
+requests racing on one key meet at the unique (user_id, key) constraint; the loser
+answers with the winner's stored answer, or `409` while the winner is still running.
+Only successful answers are kept: a request refused with 422 wrote nothing, and may be
+corrected and sent again.
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ class Claim:
         self.record = record
         self.answer = answer
 
-    def complete(self, status_code: int, body: dict[str, Any]) -> None:
-        """Store the answer of the request that held the key."""
+    def keep(self, status_code: int, body: dict[str, Any]) -> None:
+        """Store the answer of the request that holds the key, in its transaction (no
+        commit: the service's commit writes it with what the request created)."""
         if self.record is None:
             return
         self.record.status_code = status_code
         self.record.body = body
-        db.session.commit()
 
 
 def claim_key(user: User) -> Claim:

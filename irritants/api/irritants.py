@@ -29,6 +29,7 @@ from irritants.api.serializers import (
     irritant_json,
     irritant_page_response,
 )
+from irritants.models import Irritant
 from irritants.services import escalation, intake, queues, resolution
 
 blp = ApiBlueprint(
@@ -54,10 +55,16 @@ def log_irritant(data: dict[str, Any]) -> Any:
     claim = claim_key(user)
     if claim.answer is not None:
         return claim.answer
-    irritant = intake.log_irritant(user, **data)
-    body = dump_irritant(irritant_json(irritant))
-    claim.complete(201, body)
-    response: Response = jsonify(body)
+    answered: list[dict[str, Any]] = []
+
+    def answer(irritant: Irritant) -> None:
+        # Before the commit, so that the key's answer is written with the irritant.
+        body = dump_irritant(irritant_json(irritant))
+        claim.keep(201, body)
+        answered.append(body)
+
+    intake.log_irritant(user, before_commit=answer, **data)
+    response: Response = jsonify(answered[0])
     response.status_code = 201
     return response
 

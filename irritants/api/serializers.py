@@ -14,7 +14,7 @@ from irritants.api.schemas import iso_utc, json_number
 from irritants.extensions import db
 from irritants.models import SEVERITIES, Category, Irritant, IrritantEvent, Unit, User, utcnow
 from irritants.services.assignment import sla_hours
-from irritants.services.snapshot import cached_org, unit_keys
+from irritants.services.snapshot import cached_org, category_keys, unit_keys
 
 # Event data keys shown in the API, by name (the rest of `data` stays internal).
 _EVENT_DATA_KEYS = (
@@ -27,8 +27,12 @@ _ASSIGNING_EVENTS = frozenset({"routed", "sla_escalated", "reassigned"})
 def irritant_json(irritant: Irritant, now: datetime | None = None,
                   emails: Mapping[int, str] | None = None,
                   key_of: Mapping[int, str] | None = None) -> dict[str, Any]:
-    """An irritant as api.md shows it; `overdue` is computed at `now`."""
+    """An irritant as api.md shows it; `overdue` is computed at `now`.
+
+    Unit and category keys come from the cached org (a logged irritant has only its
+    category_id: reading irritant.category would cost a query)."""
     key_of = unit_keys() if key_of is None else key_of
+    category_key_of = category_keys()
     now = now or utcnow()
     if emails is None:
         emails = _emails_of([irritant])
@@ -36,7 +40,7 @@ def irritant_json(irritant: Irritant, now: datetime | None = None,
     return {
         "id": irritant.id,
         "status": irritant.status,
-        "category": irritant.category.key,
+        "category": category_key_of.get(irritant.category_id) or irritant.category.key,
         "severity": irritant.severity,
         "origin_unit": key_of.get(irritant.origin_unit_id) or irritant.origin_unit.key,
         "assignee": key_of.get(irritant.assignee_id) or irritant.assignee.key,

@@ -5,13 +5,13 @@ the core, write the routing event and its gap items in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from irritants.extensions import db
-from irritants.models import Category, GapItem, Irritant, IrritantEvent, User
+from irritants.models import GapItem, Irritant, IrritantEvent, User
 from irritants.routing import Assignment, Requirements, route
 from irritants.services.rows import insert_objects, insert_rows
 from irritants.services.snapshot import CachedOrg, open_load, plain_amount
@@ -19,7 +19,20 @@ from irritants.services.snapshot import CachedOrg, open_load, plain_amount
 DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
 
 
-def sla_hours(category: Category, severity: str) -> float:
+class CategoryRules(Protocol):
+    """What routing and the SLA read of a category: a Category row or its cached data."""
+
+    @property
+    def competency(self) -> str: ...
+    @property
+    def authority(self) -> str | None: ...
+    @property
+    def tools(self) -> Iterable[str] | None: ...
+    @property
+    def sla_hours(self) -> Mapping[str, Any] | None: ...
+
+
+def sla_hours(category: CategoryRules, severity: str) -> float:
     """The category's hours for this severity, else routing.md's defaults."""
     hours = (category.sla_hours or {}).get(severity)
     if isinstance(hours, int | float | Decimal) and not isinstance(hours, bool) and hours >= 0:
@@ -27,12 +40,12 @@ def sla_hours(category: Category, severity: str) -> float:
     return float(DEFAULT_SLA_HOURS[severity])
 
 
-def due_from(category: Category, severity: str, start: datetime) -> datetime:
+def due_from(category: CategoryRules, severity: str, start: datetime) -> datetime:
     """The due time of an SLA clock started at `start`."""
     return start + timedelta(hours=sla_hours(category, severity))
 
 
-def requirements_at_logging(category: Category, amount: Decimal | None) -> Requirements:
+def requirements_at_logging(category: CategoryRules, amount: Decimal | None) -> Requirements:
     """The category's competency, its authority with the amount (0 when absent), its tools."""
     return Requirements.for_category(
         category.competency,

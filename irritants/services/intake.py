@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import filetype
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from irritants.extensions import db
 from irritants.models import (
@@ -39,7 +40,7 @@ from irritants.services.errors import Conflict, NotFound
 from irritants.services.messages import _
 from irritants.services.notifications import notify_assigned
 from irritants.services.outbox import enqueue_messages
-from irritants.services.snapshot import CachedOrg, cached_org
+from irritants.services.snapshot import CachedCategory, CachedOrg, cached_org
 from irritants.services.transactions import commit_keeping_loaded, commit_or_conflict
 from irritants.services.validation import (
     FieldErrors,
@@ -71,12 +72,16 @@ def log_irritant(
     customer_ref: str | None = None,
     channel: str | None = None,
     now: datetime | None = None,
+    before_commit: Callable[[Irritant], None] | None = None,
 ) -> Irritant:
-    """Log, route and commit an irritant, then notify; InvalidInput (nothing written)."""
+    """Log, route and commit an irritant, then notify; InvalidInput (nothing written).
+
+    before_commit(irritant) runs once everything is written, in the same transaction
+    (the API stores its Idempotency-Key answer there)."""
     now = now or utcnow()
     org = cached_org()
     errors = FieldErrors()
-    found = _active_category(category, errors)
+    found = _active_category(org, category, errors)
     severity_value = check_choice(severity, "severity", errors, SEVERITIES)
     text = check_text(description, "description", errors, max_length=MAX_DESCRIPTION)
     amount_value = check_amount(amount, "amount", errors)
@@ -93,7 +98,7 @@ def log_irritant(
     needs = requirements_at_logging(found, amount_value)
     assignment = route_from_origin(org, origin, needs)
     irritant = Irritant(
-        category=found, severity=severity_value, description=text, amount=amount_value,
+        category_id=found.id, severity=severity_value, description=text, amount=amount_value,
         customer_ref=reference, channel=channel_value, origin_unit_id=org.id_of[origin],
         reporter_id=actor.id, initial_requirements=needs.to_dict(),
         requirements=needs.to_dict(), excluded=[], occurrences=1, escalation_level=0,
@@ -106,23 +111,23 @@ def log_irritant(
     messages = notify_assigned(irritant, event, "logged")
     db.session.flush()
     message_ids = [message.id for message in messages]
+    if before_commit is not None:
+        before_commit(irritant)
     # Everything was just written by this transaction: nothing to reload after the commit.
     commit_keeping_loaded()
     enqueue_messages(message_ids)
     return irritant
 
 
-_CATEGORY_BY_KEY = select(Category).where(Category.key == bindparam("key"))
-
-
-def _active_category(key: Any, errors: FieldErrors) -> Category | None:
+def _active_category(org: CachedOrg, key: Any, errors: FieldErrors) -> CachedCategory | None:
+    """The category from the org's cache: a category change bumps the org version."""
     if key is None or key == "":
         errors.add("category", _("This field is required."))
         return None
     if not isinstance(key, str):
         errors.add("category", _("Must be a string."))
         return None
-    found = db.session.scalar(_CATEGORY_BY_KEY, {"key": key})
+    found = org.categories.get(key)
     if found is None or not found.active:
         errors.add("category", _("Unknown category."))
         return None

@@ -57,13 +57,18 @@ def add_email(*, template: str, user_id: int, dedupe_key: str, **payload: Any) -
 
 
 def enqueue_messages(messages: Iterable[OutboxMessage | int]) -> None:
-    """After commit: hand each message (or message id) to a job; when Redis is down, the
-    relay catches up. Ids taken before the commit save reloading each expired row."""
+    """After commit: hand the messages (or message ids) of one change to one job, which
+    delivers them as deliver_many() does; when Redis is down, the relay catches up. Ids
+    taken before the commit save reloading each expired row.
+
+    One job per change, not per message: one enqueue (a Redis round trip, a job for a
+    worker to start) whatever the number of leads told. The job is named after its first
+    message, which belongs to this change only."""
     from irritants import jobs
 
     ids = [message if isinstance(message, int) else message.id for message in messages]
-    for message_id in ids:
-        jobs.enqueue(jobs.deliver_outbox_message, message_id, job_id=f"outbox-{message_id}")
+    if ids:
+        jobs.enqueue(jobs.deliver_outbox_messages, ids, job_id=f"outbox-{ids[0]}")
 
 
 def deliver(message_id: int, now: datetime | None = None) -> bool:

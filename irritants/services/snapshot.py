@@ -17,21 +17,38 @@ from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from irritants.extensions import db
-from irritants.models import UNRESOLVED, Irritant, OrgState, Unit
+from irritants.models import UNRESOLVED, Category, Irritant, OrgState, Unit
 from irritants.routing import OrgSnapshot
 from irritants.routing import Unit as RoutingUnit
 from irritants.services.org_version import current_org_version
 
 
 @dataclass(frozen=True)
+class CachedCategory:
+    """What logging needs of a category (categories are org changes: every change of one
+    bumps the org version), so that a logging does not read its category row."""
+
+    id: int
+    key: str
+    active: bool
+    competency: str
+    authority: str | None
+    tools: tuple[str, ...]
+    sla_hours: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class CachedOrg:
-    """A snapshot with what the services need beside it: ids, names, closed units."""
+    """A snapshot with what the services need beside it: ids, names, closed units, and
+    the categories by key."""
 
     snapshot: OrgSnapshot
     database: str
     id_of: Mapping[str, int]
     key_of: Mapping[int, str]
     closed: frozenset[str]
+    categories: Mapping[str, CachedCategory]
+    category_key_of: Mapping[int, str]
 
     @property
     def version(self) -> int:
@@ -138,13 +155,31 @@ def _build(version: int, database: str) -> CachedOrg:
         for row in rows
     ]
     closed = frozenset(row.key for row in rows if row.closed_at is not None)
+    categories = _categories()
     return CachedOrg(
         snapshot=OrgSnapshot.build(units, version=version),
         database=database,
         id_of={key: unit_id for unit_id, key in key_of.items()},
         key_of=key_of,
         closed=closed,
+        categories=categories,
+        category_key_of={category.id: key for key, category in categories.items()},
     )
+
+
+def _categories() -> dict[str, CachedCategory]:
+    rows = db.session.execute(
+        select(Category.id, Category.key, Category.active, Category.competency,
+               Category.authority, Category.tools, Category.sla_hours)
+    ).all()
+    return {
+        row.key: CachedCategory(
+            id=row.id, key=row.key, active=row.active, competency=row.competency,
+            authority=row.authority, tools=tuple(row.tools or ()),
+            sla_hours=dict(row.sla_hours or {}),
+        )
+        for row in rows
+    }
 
 
 def unit_keys() -> Mapping[int, str]:
@@ -154,12 +189,23 @@ def unit_keys() -> Mapping[int, str]:
     version is right for the ids it holds; callers fall back to the unit's row
     for an id it does not know (a unit created since).
     """
+    return _any_cached_org().key_of
+
+
+def category_keys() -> Mapping[int, str]:
+    """Category id -> key, as unit_keys(): a category's key never changes and categories
+    are never deleted; callers fall back to the row for an id it does not know."""
+    return _any_cached_org().category_key_of
+
+
+def _any_cached_org() -> CachedOrg:
+    """This transaction's org, else the process's of any version, else the current one."""
     remembered = db.session().info.get(_SESSION_KEY)
     if remembered is None:
         cached = _cached
         if cached is not None and cached.database == str(db.engine.url):
             remembered = cached
-    return (remembered or cached_org()).key_of
+    return remembered or cached_org()  # type: ignore[no-any-return]
 
 
 def load_snapshot() -> OrgSnapshot:

@@ -87,6 +87,50 @@ def test_logging_answers_201_with_the_irritant_exactly_as_api_md_shows_it(
     assert event_types(body["id"]) == ["routed"]
 
 
+def statement_label(statement: str) -> str:
+    """'SELECT api_token', 'INSERT irritant', 'UPDATE idempotency_record', ..."""
+    words = statement.replace('"', "").split()
+    verb = words[0].upper()
+    if verb == "SELECT":  # by the table of the first column
+        return f"SELECT {words[1].split('.')[0]}"
+    return f"{verb} {words[2] if verb in ('INSERT', 'DELETE') else words[1]}"
+
+
+@pytest.mark.parametrize("key", [None, "retry-me"])
+def test_a_logging_is_one_commit_of_a_few_statements(
+    client: FlaskClient, auth_headers: Headers, key: str | None
+) -> None:
+    headers = auth_headers(AGENT)
+    client.post("/api/v1/irritants", json=PAYLOAD, headers=headers)  # the token's last use
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def record(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        if not commits:  # the logging's transaction (the e-mail job runs inline after it)
+            statements.append(statement_label(statement))
+
+    def committed(conn: object) -> None:
+        commits.append(conn)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    sa.event.listen(db.engine, "commit", committed)
+    try:
+        response = client.post("/api/v1/irritants", json=PAYLOAD,
+                               headers={**headers, **({"Idempotency-Key": key} if key else {})})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+        sa.event.remove(db.engine, "commit", committed)
+
+    assert response.status_code == 201
+    # The category comes from the org cache; the key's answer is written by the logging's
+    # own commit; then the e-mail job (inline without Redis) commits its own work.
+    claim = ["SELECT idempotency_record", "INSERT idempotency_record"] if key else []
+    answer = ["UPDATE idempotency_record"] if key else []
+    assert statements == ["SELECT api_token", *claim, "SELECT irritant", "INSERT irritant",
+                          "INSERT irritant_event", "INSERT gap_item", "INSERT notification",
+                          "INSERT outbox_message", *answer]
+
+
 def test_origin_unit_defaults_to_the_callers_unit(client: FlaskClient,
                                                   auth_headers: Headers) -> None:
     body = {"category": "rude-service", "severity": "low", "description": "Rude"}

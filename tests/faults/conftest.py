@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from irritants.extensions import db as _db
 from irritants.jobs import QUEUE_NAME
 from irritants.models import Category, Irritant, IrritantEvent
+from irritants.services.org_version import bump_org_version
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -387,6 +388,8 @@ def set_sla_seconds(category: str, **seconds: float) -> None:
     assert found is not None, category
     found.sla_hours = {**(found.sla_hours or {}),
                        **{name: value / 3600 for name, value in seconds.items()}}
+    # A category change is an org change: running servers cache categories per org version.
+    bump_org_version()
     _db.session.commit()
 
 

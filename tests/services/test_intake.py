@@ -244,14 +244,41 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_written(db, user, row_
 
 
 def test_an_inactive_category_is_refused(db, user, row_counts):
+    from irritants.services.org_version import bump_org_version
+
     db.session.execute(Category.__table__.update().where(Category.key == "app-bug")
                        .values(active=False))
+    bump_org_version()  # a category change is an org change (loggings cache categories)
     db.session.commit()
     with pytest.raises(InvalidInput) as refused:
         log_irritant(user("agent.lille"), category="app-bug", severity="low",
                      description="x", now=T0)
     assert refused.value.field_errors == {"category": ["Unknown category."]}
     assert row_counts()["irritant"] == 0
+
+
+def test_a_logging_uses_the_category_as_changed_since_the_previous_logging(db, user):
+    from irritants.services import org_edit
+
+    agent = user("agent.lille")
+    before = log_irritant(agent, category="late-delivery", severity="critical",
+                          description="x", amount=40, now=T0)
+    current = org_edit._category_state(org_edit.get_category("late-delivery"))
+    org_edit.update_category("late-delivery", **{**current, "sla_hours": {"critical": 1},
+                                                 "tools": [], "authority": None}, actor=None)
+
+    after = log_irritant(agent, category="late-delivery", severity="critical",
+                         description="x", amount=40, now=T0)
+
+    assert (before.due_at, after.due_at) == (T0 + timedelta(hours=2), T0 + timedelta(hours=1))
+    assert before.requirements == {"competencies": ["delivery"],
+                                   "authorities": {"gesture": 40}, "tools": ["carrier-portal"]}
+    assert after.requirements == {"competencies": ["delivery"], "authorities": {},
+                                  "tools": []}
+    org_edit.update_category("late-delivery", **{**current, "active": False}, actor=None)
+    with pytest.raises(InvalidInput) as refused:
+        log_irritant(agent, category="late-delivery", severity="low", description="x", now=T0)
+    assert refused.value.field_errors == {"category": ["Unknown category."]}
 
 
 def test_every_bad_field_is_reported_at_once(db, user):

@@ -46,6 +46,28 @@ def test_logging_enqueues_the_email_and_a_worker_delivers_it_once(rq_app, db, us
     assert len(sent_mail) == 1
 
 
+def test_a_logging_telling_two_leads_is_one_job_and_two_emails(rq_app, db, user, sent_mail):
+    from irritants.models import User
+
+    first = user("lead.northbo")
+    db.session.add(User(email="lead2.northbo@example.com", name="Second lead", role="lead",
+                        unit_id=first.unit_id))
+    db.session.commit()
+    log_irritant(user("agent.lille"), category="late-delivery", severity="high",
+                 description="Parcel late", amount=40, now=T0)
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    queue = Queue(jobs.QUEUE_NAME, connection=rq_app)
+    assert queue.job_ids == [f"outbox-{ids[0]}"]
+    assert queue.fetch_job(f"outbox-{ids[0]}").args == (ids,)
+
+    work(rq_app)
+    queue.enqueue(jobs.deliver_outbox_messages, ids)  # the same job again: no e-mail
+    work(rq_app)
+
+    assert sorted(email.to[0] for email in sent_mail) == [
+        "lead.northbo@example.com", "lead2.northbo@example.com"]
+
+
 def test_a_message_enqueued_twice_is_one_job(rq_app, db, user):
     log_irritant(user("agent.lille"), category="late-delivery", severity="high",
                  description="Parcel late", amount=40, now=T0)

@@ -42,11 +42,30 @@ def log_for_north_bo(user: Any) -> Any:
                         description="Parcel late", amount=40)
 
 
-def test_after_commit_one_delivery_job_is_enqueued_per_message(db, user, held_jobs):
+def test_after_commit_one_delivery_job_is_enqueued_per_change(db, user, held_jobs):
     log_for_north_bo(user)
     message = db.session.scalars(select(OutboxMessage)).one()
-    assert held_jobs == [(jobs.deliver_outbox_message, message.id)]
+    assert held_jobs == [(jobs.deliver_outbox_messages, [message.id])]
     assert message.done_at is None
+
+
+def test_the_emails_to_several_leads_are_one_job_that_sends_each_once(db, user, held_jobs,
+                                                                      sent_mail):
+    from irritants.models import User
+
+    first = user("lead.northbo")
+    db.session.add(User(email="lead2.northbo@example.com", name="Second lead", role="lead",
+                        unit_id=first.unit_id))
+    db.session.commit()
+    log_for_north_bo(user)
+    ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    assert len(ids) == 2
+    assert held_jobs == [(jobs.deliver_outbox_messages, ids)]
+
+    assert jobs.deliver_outbox_messages(ids) == 2
+    assert jobs.deliver_outbox_messages(ids) == 0  # run twice: nothing sent again
+    assert sorted(mail.to[0] for mail in sent_mail) == [
+        "lead.northbo@example.com", "lead2.northbo@example.com"]
 
 
 def test_a_delivery_job_run_twice_sends_one_email(db, user, held_jobs, sent_mail):
@@ -312,8 +331,8 @@ def test_the_in_process_runner_gathers_delivery_jobs_into_one_batch(app, db, use
     monkeypatch.setattr(jobs, "deliver_outbox_messages", lambda batch: calls.append(
         ("batch", batch)))
     runner = jobs.InProcessRunner(app, period=3600)
-    for message_id in ids:
-        runner.submit(jobs.deliver_outbox_message, message_id)
+    runner.submit(jobs.deliver_outbox_message, ids[0])  # a job of one message, as before
+    runner.submit(jobs.deliver_outbox_messages, ids[1:])  # a job of a change's messages
     runner.submit(calls.append, "other job")
     runner.start()
     try:
