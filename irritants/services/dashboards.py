@@ -706,6 +706,27 @@ def _grouped_twice(columns: Sequence[Any], by_time: Any, by_origin: Any, *,
             + [(False, row.origin, row) for row in per_origin])
 
 
+def _locality_columns() -> tuple[tuple[Any, ...], Any]:
+    """The aggregates of _Figures over irritants (with "at_root": the unroutable ones, whose
+    distance is their origin's depth), and the condition of being at the root."""
+    resolved = Irritant.status == "resolved"
+    escalated = sa.or_(Irritant.escalation_level > 0, _json_length(Irritant.excluded) > 0)
+    # rank may be a JSON null (not SQL NULL): test the extracted distance, not the column.
+    distance = _distance(Irritant.rank)
+    at_root = sa.and_(distance.is_(None), Irritant.unroutable.is_(True))
+    columns = (
+        func.count().label("logged"),
+        func.count().filter(resolved).label("resolved"),
+        func.count().filter(resolved, Irritant.assignee_id == Irritant.origin_unit_id
+                            ).label("at_origin"),
+        func.count().filter(escalated).label("escalated"),
+        func.count(distance).label("routings"),
+        func.sum(distance).label("distance"),
+        func.count().filter(at_root).label("at_root"),
+    )
+    return columns, at_root
+
+
 def _irritant_figures(period: Period, ids: list[int] | None,
                       bucket: str) -> list[tuple[bool, Any, _Figures]]:
     """(in_time, bucket or origin id, figures) of the irritants logged in the period.
@@ -714,21 +735,7 @@ def _irritant_figures(period: Period, ids: list[int] | None,
     one counts the depth of its origin (it lands at the root); one moved since by an
     SLA escalation or a reassignment (rank null, routable) counts no distance.
     """
-    resolved = Irritant.status == "resolved"
-    escalated = sa.or_(Irritant.escalation_level > 0, _json_length(Irritant.excluded) > 0)
-    # rank may be a JSON null (not SQL NULL): test the extracted distance, not the column.
-    distance = _distance(Irritant.rank)
-    at_root = sa.and_(distance.is_(None), Irritant.unroutable.is_(True))
-    columns = (
-        func.count().label("logged"),
-        func.sum(sa.case((resolved, 1), else_=0)).label("resolved"),
-        func.sum(sa.case((sa.and_(resolved, Irritant.assignee_id == Irritant.origin_unit_id),
-                          1), else_=0)).label("at_origin"),
-        func.sum(sa.case((escalated, 1), else_=0)).label("escalated"),
-        func.count(distance).label("routings"),
-        func.sum(distance).label("distance"),
-        func.sum(sa.case((at_root, 1), else_=0)).label("at_root"),
-    )
+    columns, at_root = _locality_columns()
     where = [Irritant.created_at >= period.since, Irritant.created_at < period.until,
              *([Irritant.origin_unit_id.in_(ids)] if ids is not None else [])]
     by_time = _bucket(Irritant.created_at, bucket)
@@ -1008,8 +1015,6 @@ def grants_with_effects(*, actor: User, period: Period, subtree: str | None = No
 def _grant_effect(event: AuditEvent, org: CachedOrg, now: datetime) -> dict[str, Any]:
     at = _aware(event.at) or now
     window = min(GRANT_WINDOW, max(now - at, timedelta(0)))
-    before = Period(at - window, at) if window else None
-    after = Period(at, at + window) if window else None
     unit = event.subject or ""
     granted = event.data.get("granted") or {}
     items = ([("tool", key) for key in granted.get("tools", [])]
@@ -1020,32 +1025,48 @@ def _grant_effect(event: AuditEvent, org: CachedOrg, now: datetime) -> dict[str,
         "actor": event.actor.name if event.actor is not None else None,
         "reason": event.data.get("reason"), "granted": granted,
         "window_days": window.days,
-        "gaps_before": _gap_count(unit, items, before),
-        "gaps_after": _gap_count(unit, items, after),
-        "before": _unit_locality(org, unit, before),
-        "after": _unit_locality(org, unit, after),
+        **_gaps_either_side(unit, items, at, window),
+        **_locality_either_side(org, unit, at, window),
     }
 
 
-def _gap_count(unit: str, items: list[tuple[str, str]], period: Period | None) -> int:
-    if period is None or not items:
-        return 0
-    wanted = sa.or_(*(sa.and_(GapItem.kind == kind, GapItem.item_key == key)
-                      for kind, key in items))
-    return db.session.scalar(
-        select(func.count()).select_from(GapItem)
-        .where(GapItem.unit_key == unit, GapItem.at >= period.since, GapItem.at < period.until,
-               wanted)) or 0
+def _gaps_either_side(unit: str, items: list[tuple[str, str]], at: datetime,
+                      window: timedelta) -> dict[str, int]:
+    """The unit's gap items for these items in the windows before and after `at` (one
+    query on ix_gap_item_unit_at)."""
+    counts = {"gaps_before": 0, "gaps_after": 0}
+    if not window or not items:
+        return counts
+    after = GapItem.at >= at
+    query = (select(after, func.count())
+             .where(GapItem.unit_key == unit, GapItem.at >= at - window,
+                    GapItem.at < at + window,
+                    sa.tuple_(GapItem.kind, GapItem.item_key).in_(items))
+             .group_by(after))
+    for is_after, count in db.session.execute(query).tuples():
+        counts["gaps_after" if is_after else "gaps_before"] = int(count)
+    return counts
 
 
-def _unit_locality(org: CachedOrg, unit: str, period: Period | None) -> dict[str, Any]:
-    if period is None or unit not in org.id_of:
-        return _Figures().as_dict()
-    figures = _Figures()
-    for in_time, _group, found in _irritant_figures(period, [org.id_of[unit]], "month"):
-        if not in_time:
-            figures.add(found)
-    return figures.as_dict()
+def _locality_either_side(org: CachedOrg, unit: str, at: datetime, window: timedelta
+                          ) -> dict[str, dict[str, Any]]:
+    """Locality figures of the irritants originating at the unit in the windows before
+    and after `at` (one query on ix_irritant_origin_created)."""
+    sides = {"before": _Figures(), "after": _Figures()}
+    if window and unit in org.id_of:
+        columns, _at_root = _locality_columns()
+        after = Irritant.created_at >= at
+        query = (select(after.label("is_after"), *columns)
+                 .where(Irritant.origin_unit_id == org.id_of[unit],
+                        Irritant.created_at >= at - window, Irritant.created_at < at + window)
+                 .group_by(after))
+        depth = org.snapshot.depth(unit) if unit in org.snapshot else 0
+        for row in db.session.execute(query):
+            figures = _figures_of(row)
+            figures.routings += int(row.at_root or 0)
+            figures.distance += int(row.at_root or 0) * depth
+            sides["after" if row.is_after else "before"] = figures
+    return {side: figures.as_dict() for side, figures in sides.items()}
 
 
 # -- the HR view ----------------------------------------------------------------------------
