@@ -272,16 +272,21 @@ class IrritantTally(db.Model):
 
 class LocalityRollup(db.Model):
     """Locality counts per (UTC day of logging, unit) of the irritants originating in the
-    unit's subtree: signed deltas appended by PostgreSQL triggers on `irritant` and `unit`,
-    folded once a minute (services/locality_rollup.py). Empty on SQLite, which counts
-    the irritants themselves."""
+    unit's subtree, or, while `pending`, at the unit itself: signed deltas appended by
+    PostgreSQL triggers on `irritant` and `unit`, expanded and folded once a minute
+    (services/locality_rollup.py). Empty on SQLite, which counts the irritants."""
 
     __tablename__ = "locality_rollup"
-    __table_args__ = (sa.Index("ix_locality_rollup_unit_day", "unit_id", "day"),)
+    __table_args__ = (
+        sa.Index("ix_locality_rollup_unit_day", "unit_id", "day"),
+        sa.Index("ix_locality_rollup_pending", "day", postgresql_where=sa.text("pending"),
+                 sqlite_where=sa.text("pending")),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                                     primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date)
     unit_id: Mapped[int] = mapped_column()
+    pending: Mapped[bool] = mapped_column(default=False)
     logged: Mapped[int] = mapped_column()
     resolved: Mapped[int] = mapped_column()
     at_origin: Mapped[int] = mapped_column()

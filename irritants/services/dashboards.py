@@ -16,7 +16,7 @@ the HR view of their own subtree (api.md "gaps"); agents nothing (NotAllowed).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -596,26 +596,43 @@ def _next_midnight(moment: datetime) -> datetime:
 def _rollup_rows(org: CachedOrg, subtree: str, first: date, last: date, bucket: str
                  ) -> _Locality:
     """Per bucket from the subtree unit's rows, per child from the children's; the
-    subtree's own irritants are its rows less its children's."""
+    subtree's own irritants are its rows less its children's. Then the pending rows (the
+    last minute's changes, still at their origin) of the subtree's origins."""
     children = org.snapshot.children(subtree)
     key_of = {org.id_of[key]: key for key in [subtree, *children]}
-    rollup = LocalityRollup
-    query = (select(rollup.unit_id, rollup.day, *(func.sum(getattr(rollup, name)).label(name)
-                                                  for name in _ROLLED_UP))
-             .where(rollup.unit_id.in_(list(key_of)), rollup.day >= first, rollup.day < last)
-             .group_by(rollup.unit_id, rollup.day))
     by_bucket: dict[date, _Figures] = {}
     per_unit: dict[str, _Figures] = {}
-    for row in db.session.execute(query):
-        figures = _Figures(**{_FIGURE_OF[name]: int(getattr(row, name)) for name in _ROLLED_UP})
-        key = key_of[row.unit_id]
+    for unit_id, day, figures in _rollup_sums(first, last, pending=False, ids=list(key_of)):
+        key = key_of[unit_id]
         per_unit.setdefault(key, _Figures()).add(figures)
         if key == subtree:
-            by_bucket.setdefault(_bucket_start(row.day, bucket), _Figures()).add(figures)
+            by_bucket.setdefault(_bucket_start(day, bucket), _Figures()).add(figures)
     own = per_unit.setdefault(subtree, _Figures())
     for child in children:
         own.subtract(per_unit.get(child, _Figures()))
+    group_of = _locality_group(org, subtree)
+    for unit_id, day, figures in _rollup_sums(first, last, pending=True,
+                                              ids=_unit_ids(org, subtree)):
+        group = group_of(org.key_of.get(unit_id))
+        if group is not None:
+            per_unit.setdefault(group, _Figures()).add(figures)
+            by_bucket.setdefault(_bucket_start(day, bucket), _Figures()).add(figures)
     return by_bucket, per_unit
+
+
+def _rollup_sums(first: date, last: date, *, pending: bool, ids: list[int] | None
+                 ) -> Iterator[tuple[int, date, _Figures]]:
+    """(unit id, day, figures) of locality_rollup's pending or subtree rows."""
+    rollup = LocalityRollup
+    query = (select(rollup.unit_id, rollup.day, *(func.sum(getattr(rollup, name)).label(name)
+                                                  for name in _ROLLED_UP))
+             .where(rollup.pending if pending else sa.not_(rollup.pending),
+                    rollup.day >= first, rollup.day < last,
+                    *([rollup.unit_id.in_(ids)] if ids is not None else []))
+             .group_by(rollup.unit_id, rollup.day))
+    for row in db.session.execute(query):
+        yield row.unit_id, row.day, _Figures(**{_FIGURE_OF[name]: int(getattr(row, name))
+                                                for name in _ROLLED_UP})
 
 
 _ROLLED_UP = ("logged", "resolved", "at_origin", "escalated", "routings", "distance")

@@ -7,17 +7,19 @@ sum of those distances. A unit's row is its whole subtree, so a director's
 whole-organisation quarter is some ninety rows of the root and of each of its
 children, whatever the number of irritants (services/dashboards.py `locality`).
 
-PostgreSQL triggers keep it exact in the writer's own transaction:
+PostgreSQL triggers keep it exact in the writer's own transaction, cheaply:
 - on `irritant`, every insert, delete or update of a counted column appends the
-  irritant's contribution, with a minus sign for the old values and a plus sign
-  for the new ones, to its origin and each of the origin's ancestors;
-- on `unit`, a move (a new parent) takes the moved unit's rows, which hold its
-  whole subtree, away from the old ancestors and adds them to the new ones. It
-  first locks the rollup against writers (SHARE ROW EXCLUSIVE), so an irritant
-  logged in the moved subtree meanwhile is counted under the ancestors it ends
-  up with.
-`fold()` (with every SLA sweep, once a minute) sums the appended rows into one
-per (day, unit). SQLite, the small embedded database, has no such triggers: its
+  irritant's contribution as a *pending* row of its origin (one row, with a minus
+  sign for the old values and a plus sign for the new ones);
+- `fold()` (with every SLA sweep, once a minute) expands the pending rows into
+  subtree rows of the origin and each of its ancestors, as the tree is then, and
+  sums the rows into one per (day, unit, pending);
+- on `unit`, a move (a new parent) takes the moved unit's subtree rows away from
+  the old ancestors and adds them to the new ones. It first locks the rollup
+  against writers and the fold (SHARE ROW EXCLUSIVE), so nothing is expanded
+  under a tree it no longer has.
+Readers add the pending rows of the subtree's origins (a minute's worth) to the
+subtree rows. SQLite, the small embedded database, has no such triggers: its
 figures are counted from the irritants themselves.
 
 Unroutable irritants are not in the rollup's distances: theirs is their origin's
@@ -32,11 +34,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from irritants.extensions import db
 from irritants.models import LocalityRollup
 from irritants.services.folding import fold as fold_table
 from irritants.services.folding import run_on_postgresql
 
-KEY = ("day", "unit_id")
+KEY = ("day", "unit_id", "pending")
 MEASURES = ("logged", "resolved", "at_origin", "escalated", "routings", "distance")
 FOLD_LOCK = 72_615_002  # pg_try_advisory_xact_lock key: one fold at a time
 _COLUMNS = ", ".join(KEY + MEASURES)
@@ -56,32 +59,33 @@ LANGUAGE sql STABLE AS $$
     SELECT up.id FROM up
 $$"""
 
-# One irritant's contribution, times `sign`, to its origin and every ancestor.
-_ADD = f"""
-CREATE OR REPLACE FUNCTION locality_rollup_add(r irritant, sign integer) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO locality_rollup ({_COLUMNS})
-    SELECT (r.created_at AT TIME ZONE 'UTC')::date, lineage.id, sign,
-           CASE WHEN r.status = 'resolved' THEN sign ELSE 0 END,
-           CASE WHEN r.status = 'resolved' AND r.assignee_id = r.origin_unit_id
-                THEN sign ELSE 0 END,
-           CASE WHEN r.escalation_level > 0 OR (jsonb_typeof(r.excluded) = 'array'
-                                                AND jsonb_array_length(r.excluded) > 0)
-                THEN sign ELSE 0 END,
-           CASE WHEN (r.rank ->> 0) IS NOT NULL THEN sign ELSE 0 END,
-           sign * coalesce((r.rank ->> 0)::integer, 0)
-    FROM unit_lineage(r.origin_unit_id) AS lineage
-$$"""
 
-_CHANGE = """
+def _pending_row(record: str, sign: str) -> str:
+    """The INSERT of one irritant's contribution (`record`: OLD or NEW), times `sign`, as a
+    pending row of its origin: one row, no walk up the tree, in the writer's transaction."""
+    return f"""
+        INSERT INTO locality_rollup ({_COLUMNS}) VALUES (
+            ({record}.created_at AT TIME ZONE 'UTC')::date, {record}.origin_unit_id, true,
+            {sign}1,
+            CASE WHEN {record}.status = 'resolved' THEN {sign}1 ELSE 0 END,
+            CASE WHEN {record}.status = 'resolved'
+                      AND {record}.assignee_id = {record}.origin_unit_id
+                 THEN {sign}1 ELSE 0 END,
+            CASE WHEN {record}.escalation_level > 0
+                      OR (jsonb_typeof({record}.excluded) = 'array'
+                          AND jsonb_array_length({record}.excluded) > 0)
+                 THEN {sign}1 ELSE 0 END,
+            CASE WHEN ({record}.rank ->> 0) IS NOT NULL THEN {sign}1 ELSE 0 END,
+            {sign}coalesce(({record}.rank ->> 0)::integer, 0));"""
+
+
+_CHANGE = f"""
 CREATE OR REPLACE FUNCTION locality_rollup_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM locality_rollup_add(OLD, -1);
+    IF TG_OP <> 'INSERT' THEN{_pending_row("OLD", "-")}
     END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM locality_rollup_add(NEW, 1);
+    IF TG_OP <> 'DELETE' THEN{_pending_row("NEW", "")}
     END IF;
     RETURN NULL;
 END
@@ -93,13 +97,14 @@ LANGUAGE plpgsql AS $$
 BEGIN
     LOCK TABLE locality_rollup IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO locality_rollup ({_COLUMNS})
-    SELECT moved.day, lineage.id, lineage.sign * moved.logged, lineage.sign * moved.resolved,
-           lineage.sign * moved.at_origin, lineage.sign * moved.escalated,
-           lineage.sign * moved.routings, lineage.sign * moved.distance
+    SELECT moved.day, lineage.id, false, lineage.sign * moved.logged,
+           lineage.sign * moved.resolved, lineage.sign * moved.at_origin,
+           lineage.sign * moved.escalated, lineage.sign * moved.routings,
+           lineage.sign * moved.distance
     FROM (SELECT day, sum(logged) AS logged, sum(resolved) AS resolved,
                  sum(at_origin) AS at_origin, sum(escalated) AS escalated,
                  sum(routings) AS routings, sum(distance) AS distance
-          FROM locality_rollup WHERE unit_id = NEW.id GROUP BY day) AS moved
+          FROM locality_rollup WHERE unit_id = NEW.id AND NOT pending GROUP BY day) AS moved
     CROSS JOIN (SELECT id, -1 AS sign FROM unit_lineage(OLD.parent_id)
                 UNION ALL
                 SELECT id, 1 AS sign FROM unit_lineage(NEW.parent_id)) AS lineage;
@@ -107,9 +112,22 @@ BEGIN
 END
 $$"""
 
+_SUMS = ", ".join(f"sum({name}) AS {name}" for name in MEASURES)
+# The pending rows committed so far, summed per (day, origin), become subtree rows of the
+# origin and each of its ancestors (as the tree is now).
+EXPAND = f"""
+WITH taken AS (
+    DELETE FROM locality_rollup WHERE pending RETURNING {", ".join(("day", "unit_id", *MEASURES))}
+), per_origin AS (
+    SELECT day, unit_id, {_SUMS} FROM taken GROUP BY day, unit_id
+)
+INSERT INTO locality_rollup ({_COLUMNS})
+SELECT per_origin.day, lineage.id, false, {", ".join(f"per_origin.{name}" for name in MEASURES)}
+FROM per_origin CROSS JOIN LATERAL unit_lineage(per_origin.unit_id) AS lineage"""
+
 _CHANGED = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in _COUNTED)
 TRIGGERS = [
-    _LINEAGE, _ADD, _CHANGE, _MOVE,
+    _LINEAGE, _CHANGE, _MOVE,
     "DROP TRIGGER IF EXISTS locality_rollup_insert_delete ON irritant",
     "CREATE TRIGGER locality_rollup_insert_delete AFTER INSERT OR DELETE ON irritant "
     "FOR EACH ROW EXECUTE FUNCTION locality_rollup_change()",
@@ -148,10 +166,10 @@ WITH RECURSIVE closure (unit_id, ancestor_id, hops) AS (
            coalesce(sum((rank ->> 0)::integer), 0) AS distance
     FROM irritant GROUP BY 1, 2
 )
-SELECT per_origin.day, closure.ancestor_id, sum(logged), sum(resolved), sum(at_origin),
+SELECT per_origin.day, closure.ancestor_id, false, sum(logged), sum(resolved), sum(at_origin),
        sum(escalated), sum(routings), sum(distance)
 FROM per_origin JOIN closure ON closure.unit_id = per_origin.origin_unit_id
-GROUP BY 1, 2""",
+GROUP BY 1, 2, 3""",
 ]
 
 
@@ -161,7 +179,6 @@ DROP = [
     "DROP TRIGGER IF EXISTS locality_rollup_insert_delete ON irritant",
     "DROP FUNCTION IF EXISTS locality_rollup_move()",
     "DROP FUNCTION IF EXISTS locality_rollup_change()",
-    "DROP FUNCTION IF EXISTS locality_rollup_add(irritant, integer)",
     "DROP FUNCTION IF EXISTS unit_lineage(integer)",
 ]
 
@@ -183,5 +200,9 @@ def rebuild(connection: sa.Connection) -> None:
 
 
 def fold() -> int:
-    """Fold the appended rows into one per (day, unit); the number of rows folded."""
+    """Expand the pending rows to the subtree rows of their origin's lineage (PostgreSQL),
+    then fold the rows into one per (day, unit); the number of rows folded."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text(EXPAND))
+        db.session.commit()
     return fold_table(LocalityRollup.__table__, KEY, MEASURES, FOLD_LOCK)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ def upgrade():
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.Column('pending', sa.Boolean(), nullable=False),
         sa.Column('logged', sa.Integer(), nullable=False),
         sa.Column('resolved', sa.Integer(), nullable=False),
         sa.Column('at_origin', sa.Integer(), nullable=False),
@@ -44,6 +45,8 @@ def upgrade():
     )
     op.create_index('ix_locality_rollup_unit_day', 'locality_rollup', ['unit_id', 'day'],
                     unique=False)
+    op.create_index('ix_locality_rollup_pending', 'locality_rollup', ['day'], unique=False,
+                    sqlite_where=sa.text('pending'), postgresql_where=sa.text('pending'))
     op.create_table(
         'gap_rollup',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -76,5 +79,6 @@ def downgrade():
     op.drop_index('ix_irritant_unroutable_created', table_name='irritant')
     op.drop_index('ix_gap_rollup_month_kind', table_name='gap_rollup')
     op.drop_table('gap_rollup')
+    op.drop_index('ix_locality_rollup_pending', table_name='locality_rollup')
     op.drop_index('ix_locality_rollup_unit_day', table_name='locality_rollup')
     op.drop_table('locality_rollup')
