@@ -10,7 +10,8 @@ here from the irritants already there (irritants/services/locality_rollup.py
 holds the statements; CREATE OR REPLACE makes them safe to run again).
 `gap_rollup` counts gap items per (month, unit, kind, item), appended by a
 statement trigger on `gap_item` (irritants/services/gap_rollup.py).
-ix_irritant_created carries the root causes' columns on PostgreSQL.
+ix_irritant_created carries the root causes' columns on PostgreSQL, ix_gap_item_at the
+ledgers' columns.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ down_revision = 'd5f2a7c81b3e'
 branch_labels = None
 depends_on = None
 
+GAP_LEDGER_COLUMNS = ["unit_key", "kind", "item_key", "required", "limit", "event_id"]
 ROOT_CAUSE_COLUMNS = ["origin_unit_id", "assignee_id", "category_id", "status", "root_cause",
                       "due_at", "unroutable", "occurrences"]
 
@@ -66,6 +68,9 @@ def upgrade():
         op.drop_index('ix_irritant_created', table_name='irritant')
         op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False,
                         postgresql_include=ROOT_CAUSE_COLUMNS)
+        op.drop_index('ix_gap_item_at', table_name='gap_item')
+        op.create_index('ix_gap_item_at', 'gap_item', ['at'], unique=False,
+                        postgresql_include=GAP_LEDGER_COLUMNS)
         for statement in [*TRIGGERS, *REBUILD, *gap_rollup.TRIGGERS, *gap_rollup.REBUILD]:
             op.execute(statement)
 
@@ -76,6 +81,8 @@ def downgrade():
             op.execute(statement)
         op.drop_index('ix_irritant_created', table_name='irritant')
         op.create_index('ix_irritant_created', 'irritant', ['created_at', 'id'], unique=False)
+        op.drop_index('ix_gap_item_at', table_name='gap_item')
+        op.create_index('ix_gap_item_at', 'gap_item', ['at'], unique=False)
     op.drop_index('ix_irritant_unroutable_created', table_name='irritant')
     op.drop_index('ix_gap_rollup_month_kind', table_name='gap_rollup')
     op.drop_table('gap_rollup')

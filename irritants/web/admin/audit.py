@@ -15,6 +15,7 @@ from flask_babel import format_datetime, format_decimal, pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from irritants.models import SEVERITIES
 from irritants.web.intake.forms import SEVERITY_NAMES
 from irritants.web.navigation import role_label
 
@@ -112,17 +113,26 @@ def _list_item(item: Any) -> str:
 
 
 def _mapping(field: str, value: Mapping[str, Any]) -> str:
+    # In a stable order: PostgreSQL's JSONB keeps keys in its own order, not the writer's.
     if not value:
         return _nothing()
     if field == "authorities":
-        return ", ".join(_limit(key, limit) for key, limit in value.items())
+        return ", ".join(_limit(key, limit) for key, limit in sorted(value.items()))
     if field == "sla_hours":
         return ", ".join(
             _("%(severity)s: %(hours)s h", hours=plain("", hours),
               severity=str(SEVERITY_NAMES.get(severity, severity)).lower())
-            for severity, hours in value.items())
+            for severity, hours in sorted(value.items(), key=_severity_order))
     return ", ".join(_("%(field)s (%(value)s)", field=field_label(key), value=plain(key, item))
-                     for key, item in value.items() if item not in ([], {}, None))
+                     for key, item in sorted(value.items()) if item not in ([], {}, None))
+
+
+def _severity_order(entry: tuple[str, Any]) -> tuple[int, str]:
+    """Most severe first; an unknown key after the known ones."""
+    severity = entry[0]
+    most_severe_first = SEVERITIES[::-1]
+    return (most_severe_first.index(severity) if severity in most_severe_first
+            else len(most_severe_first), severity)
 
 
 def _limit(authority: str, limit: Any) -> str:
