@@ -1,13 +1,15 @@
 """What directors read: root causes, locality, the gap ledger, the HR view and the map.
 
-Every figure is aggregated by the database (GROUP BY over indexed columns, the
-period on `irritant.created_at`, `gap_item.at` or `audit_event.at`); Python
-only shapes the grouped rows (at most one per unit or per week), never the
-irritants themselves. Long tables come back a page at a time.
+Every figure is aggregated by the database; Python only shapes the grouped rows (at
+most one per unit or per week), never the irritants themselves. Long tables come back a
+page at a time.
 
-Indexes relied on (irritants/models.py): ix_irritant_created,
-ix_irritant_origin_created, ix_irritant_queue, ix_gap_item_at, ix_gap_item_unit_at,
-ix_audit_at, unit.parent_id. No rollup table: bench/dashboards.py measures them.
+On PostgreSQL, locality reads locality_rollup (services/locality_rollup.py: per day and
+unit, each unit's subtree) and the gap figures read gap_rollup for the whole months of
+a period (services/gap_rollup.py), both kept by triggers; the root causes and the
+irritants behind a figure are index-only scans of ix_irritant_created, which carries
+their columns. SQLite counts the rows themselves: same results. bench/dashboards.py
+measures them at 1,000,000 irritants.
 
 Who may read what: directors and admins everything; leads the gap ledger and
 the HR view of their own subtree (api.md "gaps"); agents nothing (NotAllowed).
