@@ -25,9 +25,11 @@ def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(org_cli)
     app.cli.add_command(demo_cli)
+    from irritants.cli_rollups import register_rollups
     from irritants.cli_sla import register_sla
 
     register_sla(app)
+    register_rollups(app)
 
 
 # -- org ----------------------------------------------------------------------------

@@ -204,3 +204,22 @@ def test_a_rebuild_counts_what_the_triggers_counted(db, user):
         LocalityRollup.unit_id, LocalityRollup.day)).all()
     assert rebuilt == kept
     assert_rollup_agrees(director)
+
+
+def test_the_cli_rebuilds_and_folds_the_rollups(db, user, runner):
+    director = user("director")
+    random_history(user, random.Random(5), count=20)
+    with _db.engine.begin() as connection:  # as a bulk load with the triggers off leaves it
+        connection.exec_driver_sql("DELETE FROM locality_rollup")
+        connection.exec_driver_sql("DELETE FROM gap_rollup")
+    result = runner.invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "Rebuilt the irritant tally, the locality rollup and the gap rollup." in result.output
+    assert_rollup_agrees(director)
+    assert_gap_rollup_agrees(director)
+    random_history(user, random.Random(6), count=5)
+    result = runner.invoke(args=["rollups", "fold"])
+    assert result.exit_code == 0
+    assert result.output.startswith("Folded ")
+    assert not _db.session.scalar(sa.select(sa.func.count()).where(LocalityRollup.pending))
+    assert_rollup_agrees(director)

@@ -132,3 +132,15 @@ def test_folding_beside_an_uncommitted_writer_loses_nothing(db, user):
         other.close()
     total = _db.session.scalar(sa.select(sa.func.sum(IrritantTally.n)))
     assert total == 2
+
+
+def test_the_cli_recounts_the_tally_after_a_load_made_without_its_triggers(db, user, runner):
+    work_an_org(user)
+    _db.session.execute(sa.delete(IrritantTally))
+    _db.session.commit()
+    assert tally.check() != {}
+    result = runner.invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Rebuilt the irritant tally")
+    assert tally.check() == {}
+    assert visible_irritants(user("director")).total == counted() == 6
