@@ -987,7 +987,12 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
     query = (select(per_unit.c.kind, per_unit.c.item_key, total, func.count().label("units"))
              .group_by(per_unit.c.kind, per_unit.c.item_key)
              .order_by(total.desc(), per_unit.c.item_key, per_unit.c.kind).limit(limit))
-    found = db.session.execute(query).all()
+    return _summary_rows(db.session.execute(query).all(), period, keys)
+
+
+def _summary_rows(found: Sequence[Any], period: Period, keys: list[str] | None
+                  ) -> list[dict[str, Any]]:
+    """The items lacked most (rows kind, item_key, total, units) with their previous count."""
     previous: dict[tuple[str, str], int] = {}
     if found:
         before = _gap_lines(period.previous, keys, None, None,
@@ -998,6 +1003,84 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
     return [{"kind": row.kind, "key": row.item_key, "count": int(row.total),
              "previous": previous.get((row.kind, row.item_key), 0), "units": int(row.units)}
             for row in found]
+
+
+def gap_ledger_with_summary(*, actor: User, period: Period, subtree: str | None = None,
+                            kind: str | None = None, unit: str | None = None, page: int = 1,
+                            per_page: int = 50, summary_limit: int = 10
+                            ) -> tuple[Table, list[dict[str, Any]]]:
+    """The gap ledger page's two tables: gap_ledger's page and gap_items_summary (of the
+    subtree, whatever the kind and unit filters), from one pass over the period's lines
+    when no filter narrows the ledger (its lines are then the summary's). Same rows, same
+    errors as the two calls."""
+    if kind or unit:
+        return (gap_ledger(actor=actor, period=period, subtree=subtree, kind=kind, unit=unit,
+                           page=page, per_page=per_page),
+                gap_items_summary(actor=actor, period=period, subtree=subtree,
+                                  limit=summary_limit))
+    _require_gap_reader(actor)
+    page, per_page = _page(page, per_page)
+    org = cached_org()
+    subtree = readable_subtree(actor, subtree)
+    keys = _unit_keys(org, subtree)
+    rows = db.session.execute(_ledger_and_items(_gap_lines(period, keys, None, None),
+                                                page, per_page, summary_limit)).all()
+    found = sorted((row for row in rows if row.part == "line"), key=lambda row: row.position)
+    total = next(int(row.units) for row in rows if row.part == "total")
+    previous = _previous_counts(period, [(row.unit, row.kind, row.key) for row in found])
+    table = Table([_ledger_row(row, org, previous.get((row.unit, row.kind, row.key), 0))
+                   for row in found], page, per_page, total)
+    items = sorted((row for row in rows if row.part == "item"), key=lambda row: row.position)
+    summary = _summary_rows([_SummaryRow(row.kind, row.key, row.count, row.units)
+                             for row in items], period, keys)
+    return table, summary
+
+
+@dataclass(frozen=True)
+class _SummaryRow:
+    kind: str
+    item_key: str
+    total: int
+    units: int
+
+
+def _ledger_and_items(lines: Any, page: int, per_page: int, summary_limit: int) -> Any:
+    """One statement: the lines grouped once, then three parts (column `part`): "line"
+    rows of the ledger's page, "item" rows of the items lacked most (count, units), and
+    the "total" number of lines (in `units`)."""
+    grouped = (select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
+                      lines.c.item_key.label("key"), func.sum(lines.c.n).label("count"),
+                      func.max(lines.c.required).label("max_required"),
+                      func.max(lines.c.limit).label("limit_recorded"))
+               .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key).cte("ledger_lines"))
+    def nothing(kind: Any, name: str) -> Any:
+        # A typed NULL, labelled: a select repeating one expression would show it once.
+        return sa.cast(sa.null(), kind).label(name)
+
+    no_count = sa.cast(sa.null(), sa.BigInteger)
+    # Each part in the database's order (its collation breaks ties): `position`.
+    line_order = (grouped.c.count.desc(), grouped.c.unit, grouped.c.kind, grouped.c.key)
+    ledger_page = (select(sa.literal("line").label("part"), grouped.c.unit, grouped.c.kind,
+                          grouped.c.key, grouped.c.count, grouped.c.max_required,
+                          grouped.c.limit_recorded, no_count.label("units"),
+                          func.row_number().over(order_by=line_order).label("position"))
+                   .order_by(*line_order)
+                   .offset((page - 1) * per_page).limit(per_page).subquery())
+    item_count = func.sum(grouped.c.count)
+    item_order = (item_count.desc(), grouped.c.key, grouped.c.kind)
+    items = (select(sa.literal("item").label("part"), nothing(sa.String, "unit"),
+                    grouped.c.kind, grouped.c.key, item_count.label("count"),
+                    nothing(sa.Numeric(14, 2), "max_required"),
+                    nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"),
+                    func.row_number().over(order_by=item_order).label("position"))
+             .group_by(grouped.c.kind, grouped.c.key)
+             .order_by(*item_order).limit(summary_limit).subquery())
+    total = select(sa.literal("total").label("part"), nothing(sa.String, "unit"),
+                   nothing(sa.String, "kind"), nothing(sa.String, "key"),
+                   nothing(sa.BigInteger, "count"), nothing(sa.Numeric(14, 2), "max_required"),
+                   nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"),
+                   nothing(sa.BigInteger, "position")).select_from(grouped)
+    return sa.union_all(select(ledger_page), select(items), total)
 
 
 # -- grants, before and after ---------------------------------------------------------------

@@ -379,3 +379,33 @@ def test_no_figure_reads_irritants_one_by_one(history: dict[str, int]) -> None:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) < 20
     assert _db.session.scalar(select(func.count()).select_from(dashboards.Irritant)) == 9
+
+
+@pytest.mark.parametrize(("subtree", "kind", "unit", "page", "per_page"), [
+    (None, None, None, 1, 50),
+    (None, None, None, 2, 2),
+    (None, None, None, 9, 2),  # past the end
+    ("north", None, None, 1, 3),
+    (None, "tool", None, 1, 50),
+    (None, None, "lille", 1, 50),
+])
+def test_the_ledger_page_reads_both_tables_in_one_pass_with_the_same_rows(
+        history: dict[str, int], subtree: str | None, kind: str | None, unit: str | None,
+        page: int, per_page: int) -> None:
+    director = user("director")
+    table, summary = dashboards.gap_ledger_with_summary(
+        actor=director, period=PERIOD, subtree=subtree, kind=kind, unit=unit, page=page,
+        per_page=per_page)
+    alone = dashboards.gap_ledger(actor=director, period=PERIOD, subtree=subtree, kind=kind,
+                                  unit=unit, page=page, per_page=per_page)
+    assert (table.rows, table.total, table.page, table.per_page) == (
+        alone.rows, alone.total, alone.page, alone.per_page)
+    assert summary == dashboards.gap_items_summary(actor=director, period=PERIOD,
+                                                   subtree=subtree)
+    assert table.total > 0
+    assert summary
+
+
+def test_the_ledger_page_is_for_gap_readers(history: dict[str, int]) -> None:
+    with pytest.raises(NotAllowed):
+        dashboards.gap_ledger_with_summary(actor=user("agent.lille"), period=PERIOD)

@@ -125,6 +125,11 @@ def assert_gap_rollup_agrees(director: Any) -> None:
             summary = dashboards.gap_items_summary(actor=director, period=period,
                                                    subtree=subtree, limit=100)
             assert {(row["kind"], row["key"]): row["count"] for row in summary} == per_item
+            table, first_items = dashboards.gap_ledger_with_summary(
+                actor=director, period=period, subtree=subtree, per_page=500,
+                summary_limit=100)
+            assert (table.rows, table.total) == (ledger.rows, ledger.total)
+            assert first_items == summary
             hr = dashboards.hr_view(actor=director, period=period, subtree=subtree,
                                     per_page=500)
             for table, kind in ((hr["training"], "competency"), (hr["delegation"], "authority")):

@@ -267,15 +267,17 @@ def gaps() -> Any:
     context: dict[str, Any] = {"period": period, "table": None}
     if period is not None:
         arguments = {"period": period, "subtree": form.subtree.data or None}
-        context["table"], fetch = _paged_table(dashboards.gap_ledger, form,
-                                               kind=form.kind.data or None,
-                                               unit=form.unit.data or None, **arguments)
-        if context["table"] is not None and _wants_csv():
-            return _ledger_csv(_all_rows(fetch, context["table"]))
-        if context["table"] is not None:
-            context["summary"] = _call(dashboards.gap_items_summary, form, **arguments)
+        filters = {"kind": form.kind.data or None, "unit": form.unit.data or None}
+        if _wants_csv():
+            table, fetch = _paged_table(dashboards.gap_ledger, form, **filters, **arguments)
+            if table is not None:
+                return _ledger_csv(_all_rows(fetch, table))
+        found = _call(dashboards.gap_ledger_with_summary, form, page=_page_number(),
+                      per_page=PER_PAGE, **filters, **arguments)
+        if found is not None:
+            context["table"], context["summary"] = found
             context["grants"] = _call(dashboards.grants_with_effects, form,
-                                      unit=form.unit.data or None, **arguments)
+                                      unit=filters["unit"], **arguments)
     return _render("insights/gaps.html", form, **context)
 
 
