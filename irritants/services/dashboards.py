@@ -1058,29 +1058,33 @@ def _ledger_and_items(lines: Any, page: int, per_page: int, summary_limit: int) 
         return sa.cast(sa.null(), kind).label(name)
 
     no_count = sa.cast(sa.null(), sa.BigInteger)
-    # Each part in the database's order (its collation breaks ties): `position`.
+    # Each part in the database's order (its collation breaks ties): `position`, numbered
+    # over the part's few rows once LIMIT has kept them (not over every line: a full sort).
     line_order = (grouped.c.count.desc(), grouped.c.unit, grouped.c.kind, grouped.c.key)
     ledger_page = (select(sa.literal("line").label("part"), grouped.c.unit, grouped.c.kind,
                           grouped.c.key, grouped.c.count, grouped.c.max_required,
-                          grouped.c.limit_recorded, no_count.label("units"),
-                          func.row_number().over(order_by=line_order).label("position"))
+                          grouped.c.limit_recorded, no_count.label("units"))
                    .order_by(*line_order)
                    .offset((page - 1) * per_page).limit(per_page).subquery())
     item_count = func.sum(grouped.c.count)
-    item_order = (item_count.desc(), grouped.c.key, grouped.c.kind)
     items = (select(sa.literal("item").label("part"), nothing(sa.String, "unit"),
                     grouped.c.kind, grouped.c.key, item_count.label("count"),
                     nothing(sa.Numeric(14, 2), "max_required"),
-                    nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"),
-                    func.row_number().over(order_by=item_order).label("position"))
+                    nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"))
              .group_by(grouped.c.kind, grouped.c.key)
-             .order_by(*item_order).limit(summary_limit).subquery())
+             .order_by(item_count.desc(), grouped.c.key, grouped.c.kind)
+             .limit(summary_limit).subquery())
+    numbered_page = select(ledger_page, func.row_number().over(order_by=(
+        ledger_page.c.count.desc(), ledger_page.c.unit, ledger_page.c.kind,
+        ledger_page.c.key)).label("position"))
+    numbered_items = select(items, func.row_number().over(order_by=(
+        items.c.count.desc(), items.c.key, items.c.kind)).label("position"))
     total = select(sa.literal("total").label("part"), nothing(sa.String, "unit"),
                    nothing(sa.String, "kind"), nothing(sa.String, "key"),
                    nothing(sa.BigInteger, "count"), nothing(sa.Numeric(14, 2), "max_required"),
                    nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"),
                    nothing(sa.BigInteger, "position")).select_from(grouped)
-    return sa.union_all(select(ledger_page), select(items), total)
+    return sa.union_all(numbered_page, numbered_items, total)
 
 
 # -- grants, before and after ---------------------------------------------------------------
