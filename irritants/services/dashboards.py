@@ -43,7 +43,7 @@ from irritants.models import (
     utcnow,
 )
 from irritants.routing import Change, ReplayCase, Requirements, replay
-from irritants.services import access
+from irritants.services import access, locality_rollup
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.messages import _
 from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
@@ -567,6 +567,7 @@ def _counted_locality(org: CachedOrg, subtree: str, period: Period, bucket: str)
         key = _day(group) if in_time else group_of(org.key_of.get(group))
         if key is not None:
             (by_bucket if in_time else per_unit).setdefault(key, _Figures()).add(figures)
+    _add_unroutable(org, subtree, period, bucket, by_bucket, per_unit)
     return by_bucket, per_unit
 
 
@@ -626,20 +627,15 @@ def _rollup_sums(first: date, last: date, *, pending: bool, ids: list[int] | Non
                  ) -> Iterator[tuple[int, date, _Figures]]:
     """(unit id, day, figures) of locality_rollup's pending or subtree rows."""
     rollup = LocalityRollup
-    query = (select(rollup.unit_id, rollup.day, *(func.sum(getattr(rollup, name)).label(name)
-                                                  for name in _ROLLED_UP))
+    query = (select(rollup.unit_id, rollup.day,
+                    *(func.sum(getattr(rollup, name)).label(name)
+                      for name in locality_rollup.MEASURES))
              .where(rollup.pending if pending else sa.not_(rollup.pending),
                     rollup.day >= first, rollup.day < last,
                     *([rollup.unit_id.in_(ids)] if ids is not None else []))
              .group_by(rollup.unit_id, rollup.day))
     for row in db.session.execute(query):
-        yield row.unit_id, row.day, _Figures(**{_FIGURE_OF[name]: int(getattr(row, name))
-                                                for name in _ROLLED_UP})
-
-
-_ROLLED_UP = ("logged", "resolved", "at_origin", "escalated", "routings", "distance")
-_FIGURE_OF = {"logged": "logged", "resolved": "resolved", "at_origin": "resolved_at_origin",
-              "escalated": "escalated", "routings": "routings", "distance": "distance"}
+        yield row.unit_id, row.day, _figures_of(row)
 
 
 def _bucket_start(day: date, bucket: str) -> date:
@@ -654,7 +650,8 @@ def _bucket_start(day: date, bucket: str) -> date:
 def _add_unroutable(org: CachedOrg, subtree: str, period: Period, bucket: str,
                     by_bucket: dict[date, _Figures], per_unit: dict[str, _Figures]) -> None:
     """Unroutable irritants land at the root: their distance is their origin's depth
-    today (the rollup leaves them out, a move would change it). A few, on an index."""
+    today, known from the snapshot (the rollup leaves them out: a move would change it).
+    A few, on ix_irritant_unroutable_created."""
     at_root = sa.and_(Irritant.unroutable, _distance(Irritant.rank).is_(None))
     ids = _unit_ids(org, subtree)
     by_time = _bucket(Irritant.created_at, bucket)
@@ -750,47 +747,16 @@ def _irritant_figures(period: Period, ids: list[int] | None,
                       bucket: str) -> list[tuple[bool, Any, _Figures]]:
     """(in_time, bucket or origin id, figures) of the irritants logged in the period.
 
-    An irritant's distance is that of its current routing (rank[0]); an unroutable
-    one counts the depth of its origin (it lands at the root); one moved since by an
-    SLA escalation or a reassignment (rank null, routable) counts no distance.
+    An irritant's distance is that of its current routing (rank[0]); one moved since by
+    an SLA escalation or a reassignment (rank null, routable) counts no distance; an
+    unroutable one counts its origin's depth, which _add_unroutable adds.
     """
-    columns, at_root = _locality_columns()
+    columns, _at_root = _locality_columns()
     where = [Irritant.created_at >= period.since, Irritant.created_at < period.until,
              *([Irritant.origin_unit_id.in_(ids)] if ids is not None else [])]
-    by_time = _bucket(Irritant.created_at, bucket)
-    rows = _grouped_twice(columns, by_time, Irritant.origin_unit_id, where=where)
-    found = [(in_time, group, _figures_of(row)) for in_time, group, row in rows]
-    at_root_by_origin = {group: int(row.at_root) for in_time, group, row in rows
-                         if not in_time and row.at_root}
-    if at_root_by_origin:
-        _add_root_distances(found, at_root_by_origin, by_time,
-                            [*where, at_root, Irritant.origin_unit_id.in_(
-                                sorted(at_root_by_origin))])
-    return found
-
-
-def _add_root_distances(found: list[tuple[bool, Any, _Figures]], by_origin: dict[int, int],
-                        by_time: Any, where: list[Any]) -> None:
-    """Unroutable irritants land at the root: their distance is their origin's depth,
-    known from the snapshot, not in SQL. Per origin from the first query's counts, per
-    bucket from a second query over the few origins that had any."""
-    org = cached_org()
-    depth = {origin_id: org.snapshot.depth(org.key_of[origin_id]) for origin_id in by_origin
-             if org.key_of.get(origin_id) in org.snapshot}
-    per_bucket: dict[Any, list[int]] = {}
-    query = (select(by_time, Irritant.origin_unit_id, func.count()).where(*where)
-             .group_by(by_time, Irritant.origin_unit_id))
-    for start, origin_id, count in db.session.execute(query).tuples():
-        entry = per_bucket.setdefault(start, [0, 0])
-        entry[0] += int(count)
-        entry[1] += int(count) * depth.get(origin_id, 0)
-    for in_time, group, figures in found:
-        if in_time and group in per_bucket:
-            figures.routings += per_bucket[group][0]
-            figures.distance += per_bucket[group][1]
-        elif not in_time and group in by_origin:
-            figures.routings += by_origin[group]
-            figures.distance += by_origin[group] * depth.get(group, 0)
+    rows = _grouped_twice(columns, _bucket(Irritant.created_at, bucket),
+                          Irritant.origin_unit_id, where=where)
+    return [(in_time, group, _figures_of(row)) for in_time, group, row in rows]
 
 
 def _figures_of(row: Any) -> _Figures:

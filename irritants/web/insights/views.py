@@ -268,12 +268,14 @@ def gaps() -> Any:
     if period is not None:
         arguments = {"period": period, "subtree": form.subtree.data or None}
         filters = {"kind": form.kind.data or None, "unit": form.unit.data or None}
+        found = None
         if _wants_csv():
             table, fetch = _paged_table(dashboards.gap_ledger, form, **filters, **arguments)
             if table is not None:
                 return _ledger_csv(_all_rows(fetch, table))
-        found = _call(dashboards.gap_ledger_with_summary, form, page=_page_number(),
-                      per_page=PER_PAGE, **filters, **arguments)
+        else:
+            found = _call(dashboards.gap_ledger_with_summary, form, page=_page_number(),
+                          per_page=PER_PAGE, **filters, **arguments)
         if found is not None:
             context["table"], context["summary"] = found
             context["grants"] = _call(dashboards.grants_with_effects, form,
