@@ -401,6 +401,22 @@ class GapRollup(db.Model):
     max_limit: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
 
 
+
+class GapItemRollup(db.Model):
+    """Gap items counted per (UTC day, kind, item), every unit together: how often each item
+    was lacked in a period, read without touching the units' lines (the items lacked most
+    beside the previous period). Appended by the same trigger as `gap_rollup`, folded with
+    it (services/gap_rollup.py). Empty on SQLite, which counts the gap items."""
+
+    __tablename__ = "gap_item_rollup"
+    __table_args__ = (sa.Index("ix_gap_item_rollup_day", "day"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                                    primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    item_key: Mapped[str] = mapped_column(sa.String(100))
+    n: Mapped[int] = mapped_column()
+
 class Attachment(db.Model):
     """A photo of an irritant, stored outside static/ under a generated name."""
 

@@ -34,6 +34,7 @@ from irritants.models import (
     AuditEvent,
     Category,
     GapItem,
+    GapItemRollup,
     GapRollup,
     Irritant,
     LocalityRollup,
@@ -591,8 +592,13 @@ def _rolled_up_locality(org: CachedOrg, subtree: str, period: Period, bucket: st
     return by_bucket, per_unit
 
 
+def _midnight_before(moment: datetime) -> datetime:
+    """The UTC midnight at or before `moment`."""
+    return datetime.combine(moment.date(), datetime.min.time(), tzinfo=UTC)
+
+
 def _next_midnight(moment: datetime) -> datetime:
-    midnight = datetime.combine(moment.date(), datetime.min.time(), tzinfo=UTC)
+    midnight = _midnight_before(moment)
     return midnight if midnight == moment else midnight + timedelta(days=1)
 
 
@@ -865,23 +871,19 @@ def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
         return Table([], page, per_page, 0)
     lines = _gap_lines(period, keys, kind, unit)
     count = func.sum(lines.c.n).label("count")
-    # One aggregation of the period; the window counts the groups before LIMIT.
+    # One aggregation of the period, counts only (the amounts of the page's lines are read
+    # afterwards: numeric maxima over every line cost a third of the aggregation); the
+    # window counts the groups before LIMIT.
     query = (
         select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
-               lines.c.item_key.label("key"), count,
-               func.max(lines.c.required).label("max_required"),
-               func.max(lines.c.limit).label("limit_recorded"),
-               func.count().over().label("total"))
+               lines.c.item_key.label("key"), count, func.count().over().label("total"))
         .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key)
         .order_by(count.desc(), lines.c.unit_key, lines.c.kind, lines.c.item_key)
         .offset((page - 1) * per_page).limit(per_page)
     )
     found = db.session.execute(query).all()
     total = int(found[0].total) if found else _group_count(period, keys, kind, unit, page)
-    previous = _previous_counts(period, [(row.unit, row.kind, row.key) for row in found])
-    rows = [_ledger_row(row, org, previous.get((row.unit, row.kind, row.key), 0))
-            for row in found]
-    return Table(rows, page, per_page, total)
+    return Table(_ledger_rows(found, period, org), page, per_page, total)
 
 
 def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit: str | None,
@@ -895,30 +897,51 @@ def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit:
     return db.session.scalar(select(func.count()).select_from(grouped)) or 0
 
 
-def _previous_counts(period: Period, lines: list[tuple[str, str, str]]
-                     ) -> dict[tuple[str, str, str], int]:
-    """The previous period's count of these (unit, kind, item) lines only (ix_gap_item_unit_at)."""
+@dataclass(frozen=True)
+class _LineDetails:
+    previous: int = 0
+    max_required: Any = None
+    limit_recorded: Any = None
+
+
+def _line_details(period: Period, lines: list[tuple[str, str, str]]
+                  ) -> dict[tuple[str, str, str], _LineDetails]:
+    """For these (unit, kind, item) lines only (a page of the ledger): the previous
+    period's count, and the highest amount asked and limit held in the period. One
+    query over the gap items of their units in both periods (ix_gap_item_unit_at)."""
     if not lines:
         return {}
     before = period.previous
+    current = GapItem.at >= period.since
     query = (
-        select(GapItem.unit_key, GapItem.kind, GapItem.item_key, func.count())
+        select(GapItem.unit_key, GapItem.kind, GapItem.item_key,
+               func.count().filter(~current).label("previous"),
+               func.max(GapItem.required).filter(current).label("max_required"),
+               func.max(GapItem.limit).filter(current).label("limit_recorded"))
         .where(GapItem.unit_key.in_(sorted({unit for unit, _kind, _key in lines})),
-               GapItem.at >= before.since, GapItem.at < before.until,
+               GapItem.at >= before.since, GapItem.at < period.until,
                sa.tuple_(GapItem.unit_key, GapItem.kind, GapItem.item_key).in_(lines))
         .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
     )
-    return {(unit, kind, key): int(count)
-            for unit, kind, key, count in db.session.execute(query).tuples()}
+    return {(row.unit_key, row.kind, row.item_key):
+            _LineDetails(int(row.previous), row.max_required, row.limit_recorded)
+            for row in db.session.execute(query)}
 
 
-def _ledger_row(row: Any, org: CachedOrg, previous: int) -> dict[str, Any]:
+def _ledger_rows(found: Sequence[Any], period: Period, org: CachedOrg) -> list[dict[str, Any]]:
+    """The ledger rows of a page of grouped lines (unit, kind, key, count)."""
+    details = _line_details(period, [(row.unit, row.kind, row.key) for row in found])
+    return [_ledger_row(row, org, details.get((row.unit, row.kind, row.key), _LineDetails()))
+            for row in found]
+
+
+def _ledger_row(row: Any, org: CachedOrg, details: _LineDetails) -> dict[str, Any]:
     holds, limit_held = _held(org, row.unit, row.kind, row.key)
     return {
         "unit": row.unit, "kind": row.kind, "key": row.key,
-        "count": int(row.count or 0), "previous": previous,
-        "max_required": _number(row.max_required),
-        "limit_recorded": _number(row.limit_recorded),
+        "count": int(row.count or 0), "previous": details.previous,
+        "max_required": _number(details.max_required),
+        "limit_recorded": _number(details.limit_recorded),
         "holds": holds, "limit_held": limit_held,
     }
 
@@ -959,16 +982,37 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
 def _summary_rows(found: Sequence[Any], period: Period, keys: list[str] | None
                   ) -> list[dict[str, Any]]:
     """The items lacked most (rows kind, item_key, total, units) with their previous count."""
-    previous: dict[tuple[str, str], int] = {}
-    if found:
-        before = _gap_lines(period.previous, keys, None, None,
-                            items=[(row.kind, row.item_key) for row in found])
-        previous = {(kind, key): int(count) for kind, key, count in db.session.execute(
-            select(before.c.kind, before.c.item_key, func.sum(before.c.n))
-            .group_by(before.c.kind, before.c.item_key)).tuples()}
+    previous = _item_counts(period.previous, keys, [(row.kind, row.item_key) for row in found])
     return [{"kind": row.kind, "key": row.item_key, "count": int(row.total),
              "previous": previous.get((row.kind, row.item_key), 0), "units": int(row.units)}
             for row in found]
+
+
+def _item_counts(period: Period, keys: list[str] | None, items: list[tuple[str, str]]
+                 ) -> dict[tuple[str, str], int]:
+    """How often each of these (kind, item) was lacked in the period, in the units `keys`
+    (None: all). For the whole organisation on PostgreSQL, the whole UTC days come from
+    gap_item_rollup (a few rows a day) and the hours at either end from the gap items;
+    otherwise from the units' lines (_gap_lines)."""
+    if not items:
+        return {}
+    first, last = _next_midnight(period.since), _midnight_before(period.until)
+    if keys is not None or _dialect() != "postgresql" or first >= last:
+        lines: Any = _gap_lines(period, keys, None, None, items=items)
+    else:
+        rolled = select(GapItemRollup.kind, GapItemRollup.item_key.label("item_key"),
+                        GapItemRollup.n.label("n")).where(
+            GapItemRollup.day >= first.date(), GapItemRollup.day < last.date(),
+            sa.tuple_(GapItemRollup.kind, GapItemRollup.item_key).in_(items))
+        edges = select(GapItem.kind, GapItem.item_key,
+                       sa.literal(1, sa.Integer).label("n")).where(
+            sa.or_(sa.and_(GapItem.at >= period.since, GapItem.at < first),
+                   sa.and_(GapItem.at >= last, GapItem.at < period.until)),
+            sa.tuple_(GapItem.kind, GapItem.item_key).in_(items))
+        lines = sa.union_all(rolled, edges).subquery()
+    query = (select(lines.c.kind, lines.c.item_key, func.sum(lines.c.n))
+             .group_by(lines.c.kind, lines.c.item_key))
+    return {(kind, key): int(count) for kind, key, count in db.session.execute(query)}
 
 
 def gap_ledger_with_summary(*, actor: User, period: Period, subtree: str | None = None,
@@ -990,15 +1034,13 @@ def gap_ledger_with_summary(*, actor: User, period: Period, subtree: str | None 
     subtree = readable_subtree(actor, subtree)
     keys = _unit_keys(org, subtree)
     rows = db.session.execute(_ledger_and_items(_gap_lines(period, keys, None, None),
-                                                page, per_page, summary_limit)).all()
+                                                page, per_page)).all()
     found = sorted((row for row in rows if row.part == "line"), key=lambda row: row.position)
-    total = next(int(row.units) for row in rows if row.part == "total")
-    previous = _previous_counts(period, [(row.unit, row.kind, row.key) for row in found])
-    table = Table([_ledger_row(row, org, previous.get((row.unit, row.kind, row.key), 0))
-                   for row in found], page, per_page, total)
     items = sorted((row for row in rows if row.part == "item"), key=lambda row: row.position)
+    total = sum(int(row.units) for row in items)
+    table = Table(_ledger_rows(found, period, org), page, per_page, total)
     summary = _summary_rows([_SummaryRow(row.kind, row.key, row.count, row.units)
-                             for row in items], period, keys)
+                             for row in items[:summary_limit]], period, keys)
     return table, summary
 
 
@@ -1010,47 +1052,34 @@ class _SummaryRow:
     units: int
 
 
-def _ledger_and_items(lines: Any, page: int, per_page: int, summary_limit: int) -> Any:
-    """One statement: the lines grouped once, then three parts (column `part`): "line"
-    rows of the ledger's page, "item" rows of the items lacked most (count, units), and
-    the "total" number of lines (in `units`)."""
+def _ledger_and_items(lines: Any, page: int, per_page: int) -> Any:
+    """One statement: the lines grouped once (counts only), then two parts (column
+    `part`): "line" rows of the ledger's page, and "item" rows: every item with its
+    count and the number of units (lines) that lacked it, whose sum is the number of
+    lines."""
     grouped = (select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
-                      lines.c.item_key.label("key"), func.sum(lines.c.n).label("count"),
-                      func.max(lines.c.required).label("max_required"),
-                      func.max(lines.c.limit).label("limit_recorded"))
+                      lines.c.item_key.label("key"), func.sum(lines.c.n).label("count"))
                .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key).cte("ledger_lines"))
-    def nothing(kind: Any, name: str) -> Any:
-        # A typed NULL, labelled: a select repeating one expression would show it once.
-        return sa.cast(sa.null(), kind).label(name)
-
-    no_count = sa.cast(sa.null(), sa.BigInteger)
-    # Each part in the database's order (its collation breaks ties): `position`, numbered
-    # over the part's few rows once LIMIT has kept them (not over every line: a full sort).
-    line_order = (grouped.c.count.desc(), grouped.c.unit, grouped.c.kind, grouped.c.key)
+    # The page in the database's order (its collation breaks ties): `position`, numbered
+    # over its few rows once LIMIT has kept them (not over every line: a full sort).
     ledger_page = (select(sa.literal("line").label("part"), grouped.c.unit, grouped.c.kind,
-                          grouped.c.key, grouped.c.count, grouped.c.max_required,
-                          grouped.c.limit_recorded, no_count.label("units"))
-                   .order_by(*line_order)
+                          grouped.c.key, grouped.c.count,
+                          sa.cast(sa.null(), sa.BigInteger).label("units"))
+                   .order_by(grouped.c.count.desc(), grouped.c.unit, grouped.c.kind,
+                             grouped.c.key)
                    .offset((page - 1) * per_page).limit(per_page).subquery())
-    item_count = func.sum(grouped.c.count)
-    items = (select(sa.literal("item").label("part"), nothing(sa.String, "unit"),
-                    grouped.c.kind, grouped.c.key, item_count.label("count"),
-                    nothing(sa.Numeric(14, 2), "max_required"),
-                    nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"))
-             .group_by(grouped.c.kind, grouped.c.key)
-             .order_by(item_count.desc(), grouped.c.key, grouped.c.kind)
-             .limit(summary_limit).subquery())
     numbered_page = select(ledger_page, func.row_number().over(order_by=(
         ledger_page.c.count.desc(), ledger_page.c.unit, ledger_page.c.kind,
         ledger_page.c.key)).label("position"))
-    numbered_items = select(items, func.row_number().over(order_by=(
-        items.c.count.desc(), items.c.key, items.c.kind)).label("position"))
-    total = select(sa.literal("total").label("part"), nothing(sa.String, "unit"),
-                   nothing(sa.String, "kind"), nothing(sa.String, "key"),
-                   nothing(sa.BigInteger, "count"), nothing(sa.Numeric(14, 2), "max_required"),
-                   nothing(sa.Numeric(14, 2), "limit_recorded"), func.count().label("units"),
-                   nothing(sa.BigInteger, "position")).select_from(grouped)
-    return sa.union_all(numbered_page, numbered_items, total)
+    # A vocabulary holds a few dozen items: all of them, ranked in the database's order.
+    item_count = func.sum(grouped.c.count)
+    items = select(sa.literal("item").label("part"), sa.cast(sa.null(), sa.String).label("unit"),
+                   grouped.c.kind, grouped.c.key, item_count.label("count"),
+                   func.count().label("units"),
+                   func.row_number().over(order_by=(item_count.desc(), grouped.c.key,
+                                                    grouped.c.kind)).label("position")
+                   ).group_by(grouped.c.kind, grouped.c.key)
+    return sa.union_all(numbered_page, items)
 
 
 # -- grants, before and after ---------------------------------------------------------------

@@ -57,12 +57,12 @@ def fold(table: sa.Table, key: Sequence[str], measures: Sequence[str], lock: int
         folded += len(deleted)
         for row in deleted:
             row_key = tuple(row[:len(key)])
-            total, top = sums[row_key], highest[row_key]
+            total, maximum = sums[row_key], highest[row_key]
             for index, value in enumerate(row[len(key):len(key) + len(measures)]):
                 total[index] += value
             for index, value in enumerate(row[len(key) + len(measures):]):
-                if value is not None and (top[index] is None or value > top[index]):
-                    top[index] = value
+                if value is not None and (maximum[index] is None or value > maximum[index]):
+                    maximum[index] = value
     rows = [{**dict(zip(key, row_key, strict=True)), **dict(zip(measures, values, strict=True)),
              **dict(zip(maxima, highest[row_key], strict=True))}
             for row_key, values in sorted(sums.items()) if any(values)]

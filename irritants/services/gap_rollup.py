@@ -8,7 +8,10 @@ transaction; `fold()` (with every SLA sweep, once a minute) sums the appended
 rows into one per key. The ledger of a period then reads the rollup for the
 whole months inside it and the gap items themselves for the days at either end
 (services/dashboards.py `_gap_lines`): a director's quarter is about half as
-many rows, already grouped. SQLite has no such trigger and counts the gap items.
+many rows, already grouped. The same trigger appends to `gap_item_rollup` a row per
+(UTC day, kind, item), every unit together: how often each item was lacked over any
+run of whole days, from a few rows (the items lacked most beside the previous
+period). SQLite has no such trigger and counts the gap items.
 """
 
 # The SQL below is constant text, never built from input.
@@ -18,28 +21,36 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from irritants.models import GapRollup
+from irritants.models import GapItemRollup, GapRollup
 from irritants.services.folding import fold as fold_table
 from irritants.services.folding import run_on_postgresql
 
 KEY = ("month", "unit_key", "kind", "item_key")
-FOLD_LOCK = 72_615_003  # pg_try_advisory_xact_lock key: one fold at a time
+ITEM_KEY = ("day", "kind", "item_key")
+FOLD_LOCK = 72_615_003  # pg_try_advisory_xact_lock keys: one fold of each table at a time
+ITEM_FOLD_LOCK = 72_615_004
 _COLUMNS = "month, unit_key, kind, item_key, n, max_required, max_limit"
 _GROUPED = """
     SELECT (date_trunc('month', at AT TIME ZONE 'UTC'))::date, unit_key, kind, item_key,
            {sign} count(*), {maxima}
     FROM {source} GROUP BY 1, 2, 3, 4"""
-
+_ITEM_COLUMNS = "day, kind, item_key, n"
+_ITEMS_GROUPED = """
+    SELECT (at AT TIME ZONE 'UTC')::date, kind, item_key, {sign} count(*)
+    FROM {source} GROUP BY 1, 2, 3"""
 
 
 def _appending(function: str, sign: str, maxima: str, rows: str) -> str:
-    """A statement trigger function appending the grouped `rows` (a transition table)."""
+    """A statement trigger function appending the grouped `rows` (a transition table)
+    to both rollups."""
     return f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO gap_rollup ({_COLUMNS})
     {_GROUPED.format(sign=sign, maxima=maxima, source=rows)};
+    INSERT INTO gap_item_rollup ({_ITEM_COLUMNS})
+    {_ITEMS_GROUPED.format(sign=sign, source=rows)};
     RETURN NULL;
 END
 $$"""
@@ -69,13 +80,17 @@ REBUILD = [
     "DELETE FROM gap_rollup",
     f"INSERT INTO gap_rollup ({_COLUMNS})"
     + _GROUPED.format(sign="", maxima='max(required), max("limit")', source="gap_item"),
+    "DELETE FROM gap_item_rollup",
+    f"INSERT INTO gap_item_rollup ({_ITEM_COLUMNS})"
+    + _ITEMS_GROUPED.format(sign="", source="gap_item"),
 ]
 
 
 def install_triggers(connection: sa.Connection) -> None:
     """Create (or replace) the trigger on PostgreSQL (create_all calls it; the migration
     runs the same statements)."""
-    run_on_postgresql(connection, TRIGGERS, ("gap_item", "gap_rollup"))
+    run_on_postgresql(connection, TRIGGERS,
+                      ("gap_item", "gap_rollup", "gap_item_rollup"))
 
 
 def rebuild(connection: sa.Connection) -> None:
@@ -84,6 +99,8 @@ def rebuild(connection: sa.Connection) -> None:
 
 
 def fold() -> int:
-    """Fold the appended rows into one per key; the number of rows folded."""
-    return fold_table(GapRollup.__table__, KEY, ("n",), FOLD_LOCK,  # type: ignore[arg-type]
-                      maxima=("max_required", "max_limit"))
+    """Fold the appended rows of both rollups into one per key; the number of rows folded."""
+    return (fold_table(GapRollup.__table__, KEY, ("n",), FOLD_LOCK,  # type: ignore[arg-type]
+                       maxima=("max_required", "max_limit"))
+            + fold_table(GapItemRollup.__table__, ITEM_KEY, ("n",),  # type: ignore[arg-type]
+                         ITEM_FOLD_LOCK))
