@@ -1110,64 +1110,104 @@ def grants_with_effects(*, actor: User, period: Period, subtree: str | None = No
     events = db.session.scalars(
         select(AuditEvent).where(*conditions).options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
-    return [_grant_effect(event, org, now) for event in events]
-
-
-def _grant_effect(event: AuditEvent, org: CachedOrg, now: datetime) -> dict[str, Any]:
-    at = _aware(event.at) or now
-    window = min(GRANT_WINDOW, max(now - at, timedelta(0)))
-    unit = event.subject or ""
-    granted = event.data.get("granted") or {}
-    items = ([("tool", key) for key in granted.get("tools", [])]
-             + [("competency", key) for key in granted.get("competencies", [])]
-             + [("authority", key) for key in granted.get("authorities", {})])
-    return {
-        "id": event.id, "at": at, "unit": unit,
+    grants = [_Grant.of(event, now) for event in events]
+    gaps = _gaps_either_side(grants)
+    locality = _locality_either_side(org, grants)
+    return [{
+        "id": grant.id, "at": grant.at, "unit": grant.unit,
         "actor": event.actor.name if event.actor is not None else None,
-        "reason": event.data.get("reason"), "granted": granted,
-        "window_days": window.days,
-        **_gaps_either_side(unit, items, at, window),
-        **_locality_either_side(org, unit, at, window),
-    }
+        "reason": event.data.get("reason"), "granted": grant.granted,
+        "window_days": grant.window.days,
+        "gaps_before": gaps.get((grant.id, False), 0),
+        "gaps_after": gaps.get((grant.id, True), 0),
+        **{side: locality.get((grant.id, side == "after"), _Figures()).as_dict()
+           for side in ("before", "after")},
+    } for grant, event in zip(grants, events, strict=True)]
 
 
-def _gaps_either_side(unit: str, items: list[tuple[str, str]], at: datetime,
-                      window: timedelta) -> dict[str, int]:
-    """The unit's gap items for these items in the windows before and after `at` (one
-    query on ix_gap_item_unit_at)."""
-    counts = {"gaps_before": 0, "gaps_after": 0}
-    if not window or not items:
-        return counts
-    after = GapItem.at >= at
-    query = (select(after, func.count())
-             .where(GapItem.unit_key == unit, GapItem.at >= at - window,
-                    GapItem.at < at + window,
-                    sa.tuple_(GapItem.kind, GapItem.item_key).in_(items))
-             .group_by(after))
-    for is_after, count in db.session.execute(query).tuples():
-        counts["gaps_after" if is_after else "gaps_before"] = int(count)
-    return counts
+@dataclass(frozen=True)
+class _Grant:
+    """A grant and the windows either side of it: [at - window, at) and [at, at + window)."""
+    id: int
+    unit: str
+    at: datetime
+    window: timedelta
+    granted: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent, now: datetime) -> _Grant:
+        at = _aware(event.at) or now
+        window = min(GRANT_WINDOW, max(now - at, timedelta(0)))
+        return cls(event.id, event.subject or "", at, window, event.data.get("granted") or {})
+
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        return ([("tool", key) for key in self.granted.get("tools", [])]
+                + [("competency", key) for key in self.granted.get("competencies", [])]
+                + [("authority", key) for key in self.granted.get("authorities", {})])
 
 
-def _locality_either_side(org: CachedOrg, unit: str, at: datetime, window: timedelta
-                          ) -> dict[str, dict[str, Any]]:
-    """Locality figures of the irritants originating at the unit in the windows before
-    and after `at` (one query on ix_irritant_origin_created)."""
-    sides = {"before": _Figures(), "after": _Figures()}
-    if window and unit in org.id_of:
-        columns, _at_root = _locality_columns()
-        after = Irritant.created_at >= at
-        query = (select(after.label("is_after"), *columns)
-                 .where(Irritant.origin_unit_id == org.id_of[unit],
-                        Irritant.created_at >= at - window, Irritant.created_at < at + window)
-                 .group_by(after))
-        depth = org.snapshot.depth(unit) if unit in org.snapshot else 0
-        for row in db.session.execute(query):
-            figures = _figures_of(row)
-            figures.routings += int(row.at_root or 0)
-            figures.distance += int(row.at_root or 0) * depth
-            sides["after" if row.is_after else "before"] = figures
-    return {side: figures.as_dict() for side, figures in sides.items()}
+def _windows(rows: list[tuple[Any, ...]], columns: list[tuple[str, Any]]) -> Any:
+    """The grants' windows as a table of literal rows (UNION ALL: SQLite has no VALUES
+    with column names), to join on in one statement for every grant."""
+    return sa.union_all(*(
+        select(*(sa.literal(value, kind).label(name)
+                 for value, (name, kind) in zip(row, columns, strict=True)))
+        for row in rows)).subquery("windows")
+
+
+def _gaps_either_side(grants: list[_Grant]) -> dict[tuple[int, bool], int]:
+    """(grant id, after?) -> the unit's gap items for the granted items in that window;
+    one statement for every grant (ix_gap_item_unit_at)."""
+    rows = [(grant.id, grant.unit, kind, key, grant.at - grant.window, grant.at,
+             grant.at + grant.window)
+            for grant in grants if grant.window for kind, key in grant.items]
+    if not rows:
+        return {}
+    moment = GapItem.at.type
+    windows = _windows(rows, [("grant_id", sa.Integer()), ("unit_key", sa.String()),
+                              ("kind", sa.String()), ("item_key", sa.String()),
+                              ("since", moment), ("at", moment), ("until", moment)])
+    after = (GapItem.at >= windows.c.at).label("is_after")
+    query = (select(windows.c.grant_id, after, func.count())
+             .join_from(windows, GapItem, sa.and_(
+                 GapItem.unit_key == windows.c.unit_key, GapItem.kind == windows.c.kind,
+                 GapItem.item_key == windows.c.item_key, GapItem.at >= windows.c.since,
+                 GapItem.at < windows.c.until))
+             .group_by(windows.c.grant_id, after))
+    return {(grant_id, bool(is_after)): int(count)
+            for grant_id, is_after, count in db.session.execute(query).tuples()}
+
+
+def _locality_either_side(org: CachedOrg, grants: list[_Grant]
+                          ) -> dict[tuple[int, bool], _Figures]:
+    """(grant id, after?) -> locality figures of the irritants originating at the unit in
+    that window; one statement for every grant (ix_irritant_origin_created)."""
+    known = [grant for grant in grants if grant.window and grant.unit in org.id_of]
+    if not known:
+        return {}
+    moment = Irritant.created_at.type
+    windows = _windows(
+        [(grant.id, org.id_of[grant.unit], grant.at - grant.window, grant.at,
+          grant.at + grant.window) for grant in known],
+        [("grant_id", sa.Integer()), ("unit_id", sa.Integer()), ("since", moment),
+         ("at", moment), ("until", moment)])
+    columns, _at_root = _locality_columns()
+    after = (Irritant.created_at >= windows.c.at).label("is_after")
+    query = (select(windows.c.grant_id, after, *columns)
+             .join_from(windows, Irritant, sa.and_(
+                 Irritant.origin_unit_id == windows.c.unit_id,
+                 Irritant.created_at >= windows.c.since, Irritant.created_at < windows.c.until))
+             .group_by(windows.c.grant_id, after))
+    depth = {grant.id: org.snapshot.depth(grant.unit) if grant.unit in org.snapshot else 0
+             for grant in known}
+    found = {}
+    for row in db.session.execute(query):
+        figures = _figures_of(row)
+        figures.routings += int(row.at_root or 0)
+        figures.distance += int(row.at_root or 0) * depth[row.grant_id]
+        found[row.grant_id, bool(row.is_after)] = figures
+    return found
 
 
 # -- the HR view ----------------------------------------------------------------------------

@@ -136,3 +136,27 @@ def test_the_ledger_shows_the_unit_before_and_after_its_grant(org: dict[str, Any
     # A lead of another subtree does not see it.
     assert dashboards.grants_with_effects(actor=user("lead.lille"),
                                           period=Period(DAY0, now), now=now) == []
+
+
+def test_each_grant_is_measured_over_its_own_windows(org: dict[str, Any]) -> None:
+    rude_from_north_bo(DAY0)
+    rude_from_north_bo(DAY0 + timedelta(days=1))
+    grant_gap(actor=user("director"), unit="north-bo", grant_tools=["pos"],
+              reason="A till", now=DAY0 + timedelta(days=2))
+    grant_gap(actor=user("director"), unit="north-bo", grant_competencies=["service"],
+              reason="Train them", now=DAY0 + timedelta(days=3))
+    rude_from_north_bo(DAY0 + timedelta(days=4))
+    grant_gap(actor=user("director"), unit="lille", grant_tools=["crm"],
+              reason="A CRM", now=DAY0 + timedelta(days=5))
+    now = DAY0 + timedelta(days=6)
+
+    effects = dashboards.grants_with_effects(
+        actor=user("director"), period=Period(DAY0 - timedelta(days=7), now), now=now)
+
+    assert [(effect["unit"], effect["reason"], effect["window_days"], effect["gaps_before"],
+             effect["gaps_after"], effect["before"]["logged"], effect["after"]["logged"])
+            for effect in effects] == [
+        ("lille", "A CRM", 1, 0, 0, 0, 0),  # nothing logged at Lille
+        ("north-bo", "Train them", 3, 2, 0, 2, 1),  # lacked "service" twice, then never
+        ("north-bo", "A till", 4, 0, 0, 2, 1),  # never lacked the till
+    ]
