@@ -28,6 +28,7 @@ from irritants.models import (
 from irritants.services import org_admin, org_edit, users_admin
 from irritants.services.accounts import authenticate, find_user_by_email
 from irritants.services.org_version import current_org_version
+from tests.web.conftest import sign_in
 
 XSS = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 NEW_PASSWORD = "a long and unusual sentence"
@@ -75,6 +76,13 @@ def field_errors(response: Any, field_id: str) -> list[str]:
                       re.S)
     return [unescape(m.strip()) for m in re.findall(r"<li>(.*?)</li>", match.group(1), re.S)
             ] if match else []
+
+
+def flashes(response: Any) -> list[str]:
+    """The flash messages at the top of the page, as written (no-break spaces kept)."""
+    html = response.get_data(as_text=True)
+    return [unescape(text.strip())
+            for text in re.findall(r'<p class="flash flash--\w+">(.*?)</p>', html, re.S)]
 
 
 # -- access ----------------------------------------------------------------------------------
@@ -478,7 +486,7 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     shown = visitor.get(path)
     weak = visitor.post(path, data={"password": "short", "confirm": "short"})
     done = visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    again = visitor.get(path)
+    again = browser_in(app.test_client(), "en").get(path)
 
     assert shown.status_code == 200
     assert shown.headers["Referrer-Policy"] == "no-referrer"
@@ -486,7 +494,7 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     # The invitee chose French: the page and its messages are French, whatever the browser.
     assert field_errors(weak, "password") == ["Utilisez au moins 8 caractères."]
     assert (done.status_code, done.headers["Location"]) == (302, "/auth/login")
-    # A spent link no longer names anyone: the browser's language.
+    # A spent link no longer names anyone: another browser opening it reads its own language.
     assert again.status_code == 410
     assert "This link has already been used." in text_of(again)
     assert authenticate("new@example.com", NEW_PASSWORD) is not None
@@ -506,6 +514,45 @@ def test_a_password_link_speaks_the_invitee_s_language_not_the_browser_s(
     html = shown.get_data(as_text=True)
     assert f'<html lang="{chosen}"' in html
     assert f"<h1>{heading}</h1>" in html
+
+
+@pytest.mark.parametrize(("chosen", "browser", "heading", "saved"), [
+    ("fr", "en", "Se connecter", "Votre mot de passe est enregistré : connectez-vous avec."),
+    ("en", "fr", "Sign in", "Your password is saved: sign in with it."),
+])
+def test_after_setting_the_password_the_sign_in_page_speaks_the_invitee_s_language(
+        admin: FlaskClient, app: Flask, db: Any, chosen: str, browser: str, heading: str,
+        saved: str):
+    path = invitation_path(admin, chosen)
+    visitor = browser_in(app.test_client(), browser)
+
+    sign_in_page = visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                                follow_redirects=True)
+    mistyped = visitor.post("/auth/login", data={"email": "new@example.com",
+                                                 "password": "not-the-password"})
+
+    assert sign_in_page.request.path == "/auth/login"
+    html = sign_in_page.get_data(as_text=True)
+    assert f'<html lang="{chosen}"' in html
+    assert f"<h1>{heading}</h1>" in html
+    assert flashes(sign_in_page) == [saved]
+    # A mistyped password shows the sign-in page again: still in the invitee's language.
+    assert mistyped.status_code == 422
+    assert f"<h1>{heading}</h1>" in mistyped.get_data(as_text=True)
+
+
+def test_the_invitee_s_language_lasts_until_they_sign_in(admin: FlaskClient, app: Flask,
+                                                         db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "en")
+    visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    sign_in(visitor, "new@example.com", NEW_PASSWORD)
+    visitor.post("/auth/logout")
+
+    signed_out = visitor.get("/auth/login")
+
+    # Signed in, their account's language took over; signed out, the browser's decides again.
+    assert "<h1>Sign in</h1>" in signed_out.get_data(as_text=True)
 
 
 def test_the_language_switch_still_wins_on_a_password_link(admin: FlaskClient, app: Flask,
