@@ -319,7 +319,7 @@ def test_the_gaps_summary_spaces_its_colon_in_french(
     french = gaps_summary(login_as("director"), "fr")
     english_ = gaps_summary(login_as("director", app.test_client()), "en")
 
-    assert "carrier-portal (outil) : manqué 6 fois, à 2 équipes" in french
+    assert "carrier-portal (outil)\u00a0: manqué 6 fois, à 2 équipes" in french
     assert "):" not in french
     assert "carrier-portal (tool): lacked 6 times, by 2 teams" in english_
 
