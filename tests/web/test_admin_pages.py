@@ -778,6 +778,23 @@ def test_the_audit_trail_reads_in_french(admin: FlaskClient, db: Any):
     assert "Nom\u00a0: Store Lille → Store Lille Centre" in lines
 
 
+@pytest.mark.parametrize(("path", "current"), [
+    ("/admin/units", "Units"), ("/admin/vocabulary", "Vocabulary"),
+    ("/admin/categories", "Categories"), ("/admin/users", "Users"),
+    ("/admin/org/import", "Import and export"), ("/admin/audit", "Audit trail"),
+])
+def test_the_admin_navigation_marks_the_page_the_admin_is_on(admin: FlaskClient, path: str,
+                                                              current: str):
+    html = admin.get(path).get_data(as_text=True)
+
+    nav = html.split('<nav class="section-nav"', 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a class="section-nav__link" href="[^"]+"( aria-current="page")?>'
+                       r"(.*?)</a>", nav)
+    assert [label for _marked, label in links] == [
+        "Units", "Vocabulary", "Categories", "Users", "Import and export", "Audit trail"]
+    assert [label for marked, label in links if marked] == [current]
+
+
 def test_the_audit_trail_escapes_what_it_shows(admin: FlaskClient, db: Any):
     org_edit.rename_unit("lille", XSS, actor=None)
     db.session.commit()
