@@ -1,4 +1,4 @@
-"""The admin pages fit a phone: a compact sub-navigation.
+"""The admin pages fit a phone: a compact sub-navigation, and the audit trail as cards.
 
 Each page is also checked by `User.check()`: the page itself never scrolls sideways.
 """
@@ -16,6 +16,10 @@ ADMIN_LINKS = {
            "Journal d'audit"],
     "en": ["Units", "Vocabulary", "Categories", "Users", "Import and export", "Audit trail"],
 }
+AUDIT_COLUMNS = {
+    "fr": ["Quand", "Qui", "Quoi", "Objet", "Modifications"],
+    "en": ["When", "Who", "What", "Subject", "Changes"],
+}
 PRIMARY = "rgb(29, 78, 216)"  # --color-primary: the current page's tile
 SURFACE = "rgb(255, 255, 255)"  # --color-surface: the other tiles
 
@@ -25,6 +29,19 @@ NAV_GEOMETRY = """(nav) => {
   return {rows: new Set(boxes.map((box) => Math.round(box.top))).size,
           shortest: Math.min(...boxes.map((box) => box.height)),
           height: nav.getBoundingClientRect().height};
+}"""
+
+# How the first audit event with changes is laid out: each cell's display, its caption (the
+# ::before content), whether it ends inside the window; and the changes' right edge.
+AUDIT_CARD = """(row) => {
+  const cells = [...row.querySelectorAll('td')];
+  return {
+    row: getComputedStyle(row).display,
+    captions: cells.map((td) => getComputedStyle(td, '::before').content),
+    inside: cells.every((td) => td.getBoundingClientRect().right <= window.innerWidth),
+    changesRight: Math.max(...[...row.querySelectorAll('.changes li')].map(
+      (li) => li.getBoundingClientRect().right)),
+  };
 }"""
 
 
@@ -67,4 +84,46 @@ def test_the_admin_navigation_is_a_compact_block_of_tiles_marking_the_current_pa
         colours = [SURFACE] * len(labels)
         colours[position] = PRIMARY
         assert tile_colours(nav) == colours
+    admin.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_on_a_phone_each_audit_event_is_a_card_with_its_changes_in_sight(
+    browser: Any, live_server: str, org_passwords: dict[str, str], lang: str
+) -> None:
+    email = "admin@example.com"
+    admin = signed_in(browser, live_server, email, org_passwords[email], lang=lang)
+    open_from_admin_nav(admin, ADMIN_LINKS[lang][-1])
+    page = admin.page
+
+    card = page.locator("main tbody tr", has=page.locator(".changes")).first.evaluate(
+        AUDIT_CARD)
+
+    assert not page.locator("main thead").is_visible()  # each cell names its column instead
+    assert card["row"] == "block"
+    assert card["captions"] == [f'"{column}"' for column in AUDIT_COLUMNS[lang]]
+    assert card["inside"] is True
+    assert card["changesRight"] <= 360
+    admin.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_on_a_desk_the_audit_trail_stays_a_table(
+    browser: Any, live_server: str, org_passwords: dict[str, str], lang: str
+) -> None:
+    email = "admin@example.com"
+    admin = signed_in(browser, live_server, email, org_passwords[email], screen="desk",
+                      lang=lang)
+    open_from_admin_nav(admin, ADMIN_LINKS[lang][-1])
+    page = admin.page
+
+    card = page.locator("main tbody tr", has=page.locator(".changes")).first.evaluate(
+        AUDIT_CARD)
+
+    assert page.locator("main thead th").all_inner_texts() == AUDIT_COLUMNS[lang]
+    assert card["row"] == "table-row"
+    assert card["captions"] == ["none"] * len(AUDIT_COLUMNS[lang])
+    assert card["inside"] is True
     admin.close()

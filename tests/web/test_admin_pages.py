@@ -730,7 +730,8 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
 
     response = admin.get("/admin/audit")
 
-    types = re.findall(r"<td>([\w ]+) <code>(\w+)</code></td>", response.get_data(as_text=True))
+    types = re.findall(r'<td data-label="What">([\w ]+) <code>(\w+)</code></td>',
+                       response.get_data(as_text=True))
     assert types[:2] == [("Unit renamed", "unit_renamed"), ("Unit created", "unit_created")]
     assert "Adam Admin" in text_of(response)
 
@@ -776,6 +777,24 @@ def test_the_audit_trail_reads_in_french(admin: FlaskClient, db: Any):
     assert "Outils\u00a0: pos → rien" in lines
     assert "Habilitations\u00a0: gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500" in lines
     assert "Nom\u00a0: Store Lille → Store Lille Centre" in lines
+
+
+@pytest.mark.parametrize(("language", "captions"), [
+    ("en", ["When", "Who", "What", "Subject", "Changes"]),
+    ("fr", ["Quand", "Qui", "Quoi", "Objet", "Modifications"]),
+])
+def test_each_audit_cell_names_its_column_for_the_phone_cards(
+        admin: FlaskClient, db: Any, language: str, captions: list[str]):
+    change_a_unit(db)
+    admin.set_cookie("lang", language)
+
+    html = admin.get("/admin/audit").get_data(as_text=True)
+
+    table = html.split('<table class="table--cards">', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r'<th scope="col">(.*?)</th>', table)
+    first_row = table.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert headers == captions
+    assert re.findall(r'<td data-label="(.*?)">', first_row) == captions
 
 
 @pytest.mark.parametrize(("path", "current"), [
