@@ -94,8 +94,9 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     link = page.get_by_label("Link").input_value()
     admin.follow("Back to the user")
 
-    # Nina opens the link on her phone, in French.
-    nina = User(browser, live_server)
+    # Nina opens the link on a phone set to English: she was invited in French, so the pages
+    # until she signs in are French.
+    nina = User(browser, live_server, lang="en")
     nina.page.goto(link)
     nina.check()
     assert nina.page.locator("h1").inner_text() == "Choisissez votre mot de passe"
@@ -103,6 +104,7 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     nina.page.get_by_label("Confirmez le nouveau mot de passe").fill("sel-de-camargue-42")
     nina.submit(nina.page.get_by_role("button", name="Enregistrer mon mot de passe"))
     assert nina.flash() == "Votre mot de passe est enregistré\u00a0: connectez-vous avec."
+    assert nina.page.locator("h1").inner_text() == "Se connecter"
     nina.sign_in("nina.lead@example.com", "sel-de-camargue-42")
     assert nina.page.locator("h1").inner_text() == "File d'attente de Store Nice"
 
