@@ -200,54 +200,56 @@ PRODUCTS = (
 PRICES = (14.9, 19.9, 24.9, 34.9, 49.9, 69.0, 89.0, 129.0, 189.0, 249.0, 349.0, 459.0)
 CARRIERS = ("Colissimo", "Chronopost", "DPD", "GLS", "Relais Colis")
 
+# French texts: the space before ":" and inside « » is a no-break one (\u00a0), the narrow
+# \u202f before ";", as in the catalogue, so that no line starts with the punctuation.
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "late-delivery": (
         "Commande {order} annoncée pour le {day}, toujours pas livrée. Le suivi {carrier} "
         "n'a pas bougé depuis {days} jours.",
-        "La cliente attendait sa {product} pour un cadeau d'anniversaire : livraison {carrier} "
-        "en retard de {days} jours, aucune information.",
-        "Retrait en magasin prévu le {day} : le colis de la commande {order} n'est pas arrivé, "
-        "le client s'est déplacé pour rien.",
-        "Livraison express payée (commande {order}) mais reçue avec {days} jours de retard ; "
+        "La cliente attendait sa {product} pour un cadeau d'anniversaire\u00a0: livraison "
+        "{carrier} en retard de {days} jours, aucune information.",
+        "Retrait en magasin prévu le {day}\u00a0: le colis de la commande {order} n'est pas "
+        "arrivé, le client s'est déplacé pour rien.",
+        "Livraison express payée (commande {order}) mais reçue avec {days} jours de retard\u202f; "
         "le client demande le remboursement des frais de port.",
     ),
     "damaged-parcel": (
         "Colis {carrier} reçu écrasé, la {product} est cassée (commande {order}).",
         "Le carton était ouvert à la livraison, il manque l'abat-jour de la {product}.",
-        "Verre de la {product} brisé à la réception ; le client a des photos du colis.",
+        "Verre de la {product} brisé à la réception\u202f; le client a des photos du colis.",
     ),
     "faulty-product": (
         "La {product} achetée il y a {days} jours ne s'allume plus.",
-        "{product} : l'interrupteur est resté bloqué dès la première utilisation.",
+        "{product}\u00a0: l'interrupteur est resté bloqué dès la première utilisation.",
         "Le client rapporte une {product} qui grésille et chauffe anormalement.",
         "Deuxième {product} défectueuse du même lot en une semaine pour ce client.",
     ),
     "refund-refused": (
-        "Remboursement refusé en caisse pour une {product} rapportée sous {days} jours : "
+        "Remboursement refusé en caisse pour une {product} rapportée sous {days} jours\u00a0: "
         "le client n'a plus son ticket.",
-        "Le client voulait être remboursé de sa {product} et non recevoir un avoir ; refus du "
+        "Le client voulait être remboursé de sa {product} et non recevoir un avoir\u202f; refus du "
         "magasin, il est très mécontent.",
-        "Retour d'une {product} achetée en ligne refusé en magasin : « pas de terminal de "
-        "remboursement ici ».",
-        "Produit soldé rapporté : remboursement refusé alors que l'étiquette ne mentionnait "
+        "Retour d'une {product} achetée en ligne refusé en magasin\u00a0: «\u00a0pas de "
+        "terminal de remboursement ici\u00a0».",
+        "Produit soldé rapporté\u00a0: remboursement refusé alors que l'étiquette ne mentionnait "
         "aucune restriction.",
     ),
     "billing-error": (
         "Le client a été débité deux fois pour sa commande {order}.",
-        "Prix en rayon de la {product} : {price} €, facturé plus cher en caisse.",
-        "Promotion « -20 % sur l'éclairage » non appliquée sur le ticket.",
+        "Prix en rayon de la {product}\u00a0: {price} €, facturé plus cher en caisse.",
+        "Promotion «\u00a0-20\u00a0% sur l'éclairage\u00a0» non appliquée sur le ticket.",
         "Frais de livraison facturés alors que la commande {order} dépassait le seuil de "
         "gratuité.",
     ),
     "app-crash": (
         "L'application se ferme au moment de payer le panier (iPhone, dernière version).",
-        "Impossible d'afficher la carte de fidélité dans l'application : écran blanc.",
+        "Impossible d'afficher la carte de fidélité dans l'application\u00a0: écran blanc.",
         "L'application plante à l'ouverture depuis la mise à jour d'hier (Android).",
         "Le scan du code-barres en magasin fait planter l'application.",
     ),
     "long-queue": (
         "{minutes} minutes d'attente en caisse un samedi, une seule caisse ouverte.",
-        "File d'attente au retrait des commandes : {minutes} minutes, le client est reparti.",
+        "File d'attente au retrait des commandes\u00a0: {minutes} minutes, le client est reparti.",
         "Caisse automatique en panne, {minutes} minutes d'attente aux caisses classiques.",
     ),
     "unwelcoming-service": (
@@ -267,30 +269,31 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 COMMENTS = (
-    "Client rappelé : il attend une réponse sous 48 h.",
+    "Client rappelé\u00a0: il attend une réponse sous 48 h.",
     "Photos demandées au client, en attente de réception.",
     "Relance envoyée au transporteur ce matin.",
     "Vu avec le responsable du magasin, on regarde les plannings.",
-    "Client très mécontent, il menace de publier un avis : à traiter en priorité.",
+    "Client très mécontent, il menace de publier un avis\u00a0: à traiter en priorité.",
     "Dossier complété avec le numéro de commande et le ticket de caisse.",
     "Même souci signalé la semaine dernière dans ce magasin.",
     "Le client préfère être recontacté par e-mail.",
 )
 RESOLUTIONS: dict[str, tuple[str, ...]] = {
-    "late-delivery": ("Colis retrouvé chez le transporteur et livré ; geste commercial accordé.",
-                      "Nouvelle expédition en express ; frais de port remboursés."),
+    "late-delivery": ("Colis retrouvé chez le transporteur et livré\u202f; geste commercial "
+                      "accordé.",
+                      "Nouvelle expédition en express\u202f; frais de port remboursés."),
     "damaged-parcel": ("Produit remboursé et réclamation ouverte auprès du transporteur.",
                        "Produit renvoyé en échange standard, emballage renforcé."),
     "faulty-product": ("Produit échangé en magasin.", "Produit remboursé sur le moyen de "
-                       "paiement d'origine ; lot signalé au fournisseur."),
+                       "paiement d'origine\u202f; lot signalé au fournisseur."),
     "refund-refused": ("Remboursement accordé à titre exceptionnel.",
-                       "Avoir remplacé par un remboursement ; rappel de la politique aux "
+                       "Avoir remplacé par un remboursement\u202f; rappel de la politique aux "
                        "équipes."),
     "billing-error": ("Trop-perçu remboursé au client.", "Prix corrigé en caisse et "
                       "différence remboursée."),
-    "app-crash": ("Correctif publié dans la version suivante ; client prévenu.",
+    "app-crash": ("Correctif publié dans la version suivante\u202f; client prévenu.",
                   "Contournement donné au client, anomalie corrigée."),
-    "long-queue": ("Caisse supplémentaire ouverte aux heures de pointe ; excuses au client.",
+    "long-queue": ("Caisse supplémentaire ouverte aux heures de pointe\u202f; excuses au client.",
                    "Planning du samedi revu avec l'équipe."),
     "unwelcoming-service": ("Excuses présentées au client, point fait avec l'équipe.",
                             "Bon d'achat offert et rappel des règles d'accueil."),

@@ -1,11 +1,17 @@
 """Language selection: the user's choice, else the visitor's cookie, else the language a
-page asked for (a set-password link speaks its owner's), else the browser's, else French."""
+page asked for (a set-password link speaks its owner's), else the language this visitor's
+session keeps (the invitee's, from setting their password until they sign in), else the
+browser's, else French."""
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import refresh
 from flask_login import current_user
+
+# The session key of the language kept for a visitor who is not signed in yet. Signing in
+# starts a new session (irritants.web.auth.views.start_session), which drops it.
+SESSION_LOCALE = "visitor_locale"
 
 
 def select_locale() -> str:
@@ -21,6 +27,8 @@ def select_locale() -> str:
         return str(chosen)
     if g.get("page_locale") in languages:
         return str(g.page_locale)
+    if session.get(SESSION_LOCALE) in languages:
+        return str(session[SESSION_LOCALE])
     return request.accept_languages.best_match(languages) or default
 
 
@@ -30,3 +38,11 @@ def prefer_locale(locale: str | None) -> None:
     if locale in current_app.config["LANGUAGES"]:
         g.page_locale = locale
         refresh()  # get_locale() may already have answered for this request
+
+
+def keep_locale_until_sign_in(locale: str | None) -> None:
+    """Render this visitor's next pages in `locale` too, until they sign in: the person who
+    has just set their password reads the sign-in page in their own language, even when the
+    browser asks for another (a shared or borrowed device)."""
+    if locale in current_app.config["LANGUAGES"]:
+        session[SESSION_LOCALE] = locale

@@ -94,15 +94,17 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     link = page.get_by_label("Link").input_value()
     admin.follow("Back to the user")
 
-    # Nina opens the link on her phone, in French.
-    nina = User(browser, live_server)
+    # Nina opens the link on a phone set to English: she was invited in French, so the pages
+    # until she signs in are French.
+    nina = User(browser, live_server, lang="en")
     nina.page.goto(link)
     nina.check()
     assert nina.page.locator("h1").inner_text() == "Choisissez votre mot de passe"
     nina.page.get_by_label("Nouveau mot de passe", exact=True).fill("sel-de-camargue-42")
     nina.page.get_by_label("Confirmez le nouveau mot de passe").fill("sel-de-camargue-42")
     nina.submit(nina.page.get_by_role("button", name="Enregistrer mon mot de passe"))
-    assert nina.flash() == "Votre mot de passe est enregistré : connectez-vous avec."
+    assert nina.flash() == "Votre mot de passe est enregistré\u00a0: connectez-vous avec."
+    assert nina.page.locator("h1").inner_text() == "Se connecter"
     nina.sign_in("nina.lead@example.com", "sel-de-camargue-42")
     assert nina.page.locator("h1").inner_text() == "File d'attente de Store Nice"
 
@@ -168,8 +170,8 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
         "name": "org.json", "mimeType": "application/json",
         "buffer": json.dumps(exported).encode()})
     admin.submit(page.get_by_role("button", name="Importer"))
-    assert re.fullmatch(r"Organisation importée : 1 unité, 1 catégorie et 0 utilisateur créés "
-                        r"ou mis à jour ; version de l'organisation \d+\.", admin.flash())
+    assert re.fullmatch(r"Organisation importée\u00a0: 1 unité, 1 catégorie et 0 utilisateur créés "
+                        r"ou mis à jour\u202f; version de l'organisation \d+\.", admin.flash())
     admin.follow("Unités")
     assert admin.row("toulon")[1:3] == ["Store Toulon", "south"]
     admin.close()

@@ -75,7 +75,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     page.locator("main tr", has=page.locator("th", has_text="Processus")).get_by_role(
         "link", name="par catégorie").click()
     director.check()
-    assert "Cause profonde : Processus" in page.locator(".chips").inner_text()
+    assert "Cause profonde\u00a0: Processus" in page.locator(".chips").inner_text()
     assert director.row("Billing error")[1:6] == ["0", "0", "0", "2", "2"]
     page.locator("main tr", has=page.locator("th", has_text="Billing error")).get_by_role(
         "link", name="2", exact=True).click()
@@ -91,7 +91,8 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "Store Nice (origine)", "Region South (attributaire)"]
     nice = page.locator("main li", has=page.get_by_text("nice", exact=True)).last
     assert "Origine" in nice.inner_text()
-    assert "Manquait pour cet irritant : billing, crm, refund (demandé 40)" in nice.inner_text()
+    assert "Manquait pour cet irritant\u00a0: billing, crm, refund (demandé 40)" in (
+        nice.inner_text())
 
     page.get_by_label("Trouver une unité par nom ou par clé").fill("nice")
     director.submit(page.get_by_role("button", name="Chercher"))
@@ -113,7 +114,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     crm_row.get_by_role("link", name="Accorder").click()
     director.check()
     assert page.get_by_label("Unité (clé)").input_value() == "nice"
-    assert "Habilitations\ngesture : 50" in page.locator(".facts").inner_text()
+    assert "Habilitations\ngesture\u00a0: 50" in page.locator(".facts").inner_text()
     assert page.get_by_label("crm", exact=True).is_checked()
     page.get_by_label("Pourquoi").fill("Les remboursements de facturation restent au magasin")
     director.submit(page.get_by_role("button", name="Accorder", exact=True))
@@ -123,15 +124,15 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert crm[1].startswith("refund")
     assert "l'a aujourd'hui" in crm_row.inner_text()
     assert crm_row.get_by_role("link", name="Accorder").count() == 0
-    grants = page.locator("main section", has_text="Attributions : avant et après").last
-    assert "Par Diane Director : Les remboursements de facturation restent au magasin" in (
+    grants = page.locator("main section", has_text="Attributions\u00a0: avant et après").last
+    assert "Par Diane Director\u00a0: Les remboursements de facturation restent au magasin" in (
         grants.inner_text())
     assert grants.locator("th").first.inner_text() == "Attribution"  # a noun, not "Accorder"
 
     # Locality and HR fit the phone (the locality table once pushed the page sideways).
     director.follow("Proximité")
     assert page.locator("h1").inner_text() == (
-        "Proximité : les irritants sont-ils résolus là où ils surviennent ?")
+        "Proximité\u00a0: les irritants sont-ils résolus là où ils surviennent\u202f?")
     director.follow("Compétences et délégation")
     assert director.row("Store Nice")[1:3] == ["billing", "3"]
     training = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV").first)

@@ -38,18 +38,19 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
     assert lead.flash() == "Commentaire ajouté."
     assert "Client rappelé, il attend un geste" in lead.main_text()
 
-    page.get_by_text("Escalader : mon équipe ne peut pas le résoudre").click()
+    page.get_by_text("Escalader\u00a0: mon équipe ne peut pas le résoudre").click()
     lead.check()
-    page.get_by_label("Pourquoi votre équipe ne peut-elle pas le résoudre ?").fill("Il faut le CRM")
+    page.get_by_label("Pourquoi votre équipe ne peut-elle pas le résoudre\u202f?").fill(
+        "Il faut le CRM")
     page.locator("#escalate").get_by_label("crm", exact=True).check()
     lead.submit(page.get_by_role("button", name="Escalader", exact=True))
-    assert lead.flash() == "Escaladé : maintenant chez Region North."
+    assert lead.flash() == "Escaladé\u00a0: maintenant chez Region North."
     assert assignee(lead) == "Region North"
     why = lead.main_text()
     assert "Il manque à Store Lille l'outil crm." in why
     # Every sentence of "why" in French, the plural of "steps" included.
     assert "Region North, à 1 étape, a tout ce qu'il faut." in why
-    assert "Outils qui lui manquaient : crm." in why
+    assert "Outils qui lui manquaient\u00a0: crm." in why
     lead.close()
 
     email = "lead.north@example.com"

@@ -37,7 +37,7 @@ def test_a_lead_sees_the_overdue_irritant_first_and_resolves_it_with_its_root_ca
     assert lead.flash() == "Résolu. La personne qui l'a signalé est prévenue."
     resolved = page.locator(".card--resolved").inner_text()
     assert "Colis retrouvé et livré en express" in resolved
-    assert "Cause profonde : Effectifs" in resolved
+    assert "Cause profonde\u00a0: Effectifs" in resolved
     assert "North back-office · pris en charge par Bruno Lead" in lead.main_text()
 
     lead.follow("File d'attente", nav=True)

@@ -50,13 +50,15 @@ def test_an_assignment_email_in_french_spaces_its_colons(db, user, no_jobs, sent
 
     [email] = delivered(db, sent_mail)
 
-    assert " : " in email.subject
-    assert ":" not in email.subject.replace(" :", "")
+    # A no-break space: the colon never starts a line.
+    assert "\u00a0: " in email.subject
+    assert ":" not in email.subject.replace("\u00a0:", "")
     for text in (email.body, html_of(email)):
-        assert "Catégorie : " in text
-        assert "Gravité : Élevée" in text
-        assert "Échéance : " in text
+        assert "Catégorie\u00a0: " in text
+        assert "Gravité\u00a0: Élevée" in text
+        assert "Échéance\u00a0: " in text
         assert "Catégorie:" not in text
+        assert "Catégorie :" not in text
         assert "Échéance:" not in text
 
 
@@ -81,8 +83,8 @@ def test_a_resolution_email_in_french_spaces_its_colons(db, user, no_jobs, sent_
     [email] = delivered(db, sent_mail)
 
     assert email.to == ["agent.lille@example.com"]
-    assert " résolu : " in email.subject
+    assert " résolu\u00a0: " in email.subject
     for text in (email.body, html_of(email)):
-        assert "Catégorie : " in text
-        assert "Résolu par : " in text
-    assert "Résolution :\n" in email.body
+        assert "Catégorie\u00a0: " in text
+        assert "Résolu par\u00a0: " in text
+    assert "Résolution\u00a0:\n" in email.body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from html.parser import HTMLParser
@@ -67,10 +68,11 @@ def english(client: Any) -> Any:
 
 
 def page_text(html: str) -> str:
-    """The visible text of a page, whitespace collapsed, entities decoded."""
+    """The visible text of a page, entities decoded, HTML whitespace collapsed as a browser
+    does (a no-break space is not HTML whitespace: it stays)."""
     parser = _Collector()
     parser.feed(html)
-    return " ".join(" ".join(parser.text).split())
+    return re.sub(r"[ \t\n\r\f]+", " ", " ".join(parser.text)).strip(" ")
 
 
 def assert_inert(html: str, payloads: tuple[str, ...] = XSS_PAYLOADS) -> None:

@@ -28,6 +28,7 @@ from irritants.models import (
 from irritants.services import org_admin, org_edit, users_admin
 from irritants.services.accounts import authenticate, find_user_by_email
 from irritants.services.org_version import current_org_version
+from tests.web.conftest import sign_in
 
 XSS = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 NEW_PASSWORD = "a long and unusual sentence"
@@ -64,8 +65,14 @@ def count(db: Any, model: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def collapsed(html: str) -> str:
+    """Runs of HTML whitespace as one space, as a browser shows them; a no-break space is not
+    HTML whitespace and stays."""
+    return re.sub(r"[ \t\n\r\f]+", " ", html)
+
+
 def text_of(response: Any) -> str:
-    return unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
+    return unescape(collapsed(response.get_data(as_text=True)))
 
 
 def field_errors(response: Any, field_id: str) -> list[str]:
@@ -75,6 +82,13 @@ def field_errors(response: Any, field_id: str) -> list[str]:
                       re.S)
     return [unescape(m.strip()) for m in re.findall(r"<li>(.*?)</li>", match.group(1), re.S)
             ] if match else []
+
+
+def flashes(response: Any) -> list[str]:
+    """The flash messages at the top of the page, as written (no-break spaces kept)."""
+    html = response.get_data(as_text=True)
+    return [unescape(text.strip())
+            for text in re.findall(r'<p class="flash flash--\w+">(.*?)</p>', html, re.S)]
 
 
 # -- access ----------------------------------------------------------------------------------
@@ -385,7 +399,7 @@ def test_the_sla_hours_of_the_categories_read_in_the_admin_s_language(admin: Fla
     french_page = text_of(admin.get("/admin/categories"))
 
     assert "critical: 2 h" in english_page
-    assert "critique : 2 h" in french_page
+    assert "critique\u00a0: 2 h" in french_page
     assert "critical:" not in french_page
 
 
@@ -478,7 +492,7 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     shown = visitor.get(path)
     weak = visitor.post(path, data={"password": "short", "confirm": "short"})
     done = visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    again = visitor.get(path)
+    again = browser_in(app.test_client(), "en").get(path)
 
     assert shown.status_code == 200
     assert shown.headers["Referrer-Policy"] == "no-referrer"
@@ -486,7 +500,7 @@ def test_the_invited_person_sets_a_password_once_then_signs_in(admin: FlaskClien
     # The invitee chose French: the page and its messages are French, whatever the browser.
     assert field_errors(weak, "password") == ["Utilisez au moins 8 caractères."]
     assert (done.status_code, done.headers["Location"]) == (302, "/auth/login")
-    # A spent link no longer names anyone: the browser's language.
+    # A spent link no longer names anyone: another browser opening it reads its own language.
     assert again.status_code == 410
     assert "This link has already been used." in text_of(again)
     assert authenticate("new@example.com", NEW_PASSWORD) is not None
@@ -506,6 +520,45 @@ def test_a_password_link_speaks_the_invitee_s_language_not_the_browser_s(
     html = shown.get_data(as_text=True)
     assert f'<html lang="{chosen}"' in html
     assert f"<h1>{heading}</h1>" in html
+
+
+@pytest.mark.parametrize(("chosen", "browser", "heading", "saved"), [
+    ("fr", "en", "Se connecter", "Votre mot de passe est enregistré\u00a0: connectez-vous avec."),
+    ("en", "fr", "Sign in", "Your password is saved: sign in with it."),
+])
+def test_after_setting_the_password_the_sign_in_page_speaks_the_invitee_s_language(
+        admin: FlaskClient, app: Flask, db: Any, chosen: str, browser: str, heading: str,
+        saved: str):
+    path = invitation_path(admin, chosen)
+    visitor = browser_in(app.test_client(), browser)
+
+    sign_in_page = visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                                follow_redirects=True)
+    mistyped = visitor.post("/auth/login", data={"email": "new@example.com",
+                                                 "password": "not-the-password"})
+
+    assert sign_in_page.request.path == "/auth/login"
+    html = sign_in_page.get_data(as_text=True)
+    assert f'<html lang="{chosen}"' in html
+    assert f"<h1>{heading}</h1>" in html
+    assert flashes(sign_in_page) == [saved]
+    # A mistyped password shows the sign-in page again: still in the invitee's language.
+    assert mistyped.status_code == 422
+    assert f"<h1>{heading}</h1>" in mistyped.get_data(as_text=True)
+
+
+def test_the_invitee_s_language_lasts_until_they_sign_in(admin: FlaskClient, app: Flask,
+                                                         db: Any):
+    path = invitation_path(admin, "fr")
+    visitor = browser_in(app.test_client(), "en")
+    visitor.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    sign_in(visitor, "new@example.com", NEW_PASSWORD)
+    visitor.post("/auth/logout")
+
+    signed_out = visitor.get("/auth/login")
+
+    # Signed in, their account's language took over; signed out, the browser's decides again.
+    assert "<h1>Sign in</h1>" in signed_out.get_data(as_text=True)
 
 
 def test_the_language_switch_still_wins_on_a_password_link(admin: FlaskClient, app: Flask,
@@ -645,10 +698,10 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
 
     assert response.status_code == 422
     assert field_errors(response, "file") == [
-        "units.0.name : unité 'lens' : nom est obligatoire : un texte non vide d’au plus 200 "
-        "caractères",
-        "users.0.role : utilisateur 'new@example.com' : rôle inconnu 'boss' (parmi agent, "
-        "lead, director, admin)",
+        "units.0.name\u00a0: unité 'lens'\u00a0: nom est obligatoire\u00a0: un texte non vide "
+        "d’au plus 200 caractères",
+        "users.0.role\u00a0: utilisateur 'new@example.com'\u00a0: rôle inconnu 'boss' (parmi "
+        "agent, lead, director, admin)",
     ]
     assert count(db, Unit) == 12
 
@@ -677,7 +730,8 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
 
     response = admin.get("/admin/audit")
 
-    types = re.findall(r"<td>([\w ]+) <code>(\w+)</code></td>", response.get_data(as_text=True))
+    types = re.findall(r'<td data-label="What">([\w ]+) <code>(\w+)</code></td>',
+                       response.get_data(as_text=True))
     assert types[:2] == [("Unit renamed", "unit_renamed"), ("Unit created", "unit_created")]
     assert "Adam Admin" in text_of(response)
 
@@ -686,7 +740,7 @@ def audit_changes(response: Any) -> list[str]:
     """The lines of the audit trail's Changes column, newest event first."""
     html = response.get_data(as_text=True)
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [unescape(re.sub(r"\s+", " ", line)).strip()
+    return [unescape(collapsed(line)).strip(" ")
             for line in re.findall(r"<li>(.*?)</li>", body, re.S)]
 
 
@@ -720,9 +774,44 @@ def test_the_audit_trail_reads_in_french(admin: FlaskClient, db: Any):
 
     lines = audit_changes(admin.get("/admin/audit"))
 
-    assert "Outils : pos → rien" in lines
-    assert "Habilitations : gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500" in lines
-    assert "Nom : Store Lille → Store Lille Centre" in lines
+    assert "Outils\u00a0: pos → rien" in lines
+    assert "Habilitations\u00a0: gesture ≤ 50, refund ≤ 150 → gesture ≤ 50, refund ≤ 500" in lines
+    assert "Nom\u00a0: Store Lille → Store Lille Centre" in lines
+
+
+@pytest.mark.parametrize(("language", "captions"), [
+    ("en", ["When", "Who", "What", "Subject", "Changes"]),
+    ("fr", ["Quand", "Qui", "Quoi", "Objet", "Modifications"]),
+])
+def test_each_audit_cell_names_its_column_for_the_phone_cards(
+        admin: FlaskClient, db: Any, language: str, captions: list[str]):
+    change_a_unit(db)
+    admin.set_cookie("lang", language)
+
+    html = admin.get("/admin/audit").get_data(as_text=True)
+
+    table = html.split('<table class="table--cards">', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r'<th scope="col">(.*?)</th>', table)
+    first_row = table.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert headers == captions
+    assert re.findall(r'<td data-label="(.*?)">', first_row) == captions
+
+
+@pytest.mark.parametrize(("path", "current"), [
+    ("/admin/units", "Units"), ("/admin/vocabulary", "Vocabulary"),
+    ("/admin/categories", "Categories"), ("/admin/users", "Users"),
+    ("/admin/org/import", "Import and export"), ("/admin/audit", "Audit trail"),
+])
+def test_the_admin_navigation_marks_the_page_the_admin_is_on(admin: FlaskClient, path: str,
+                                                              current: str):
+    html = admin.get(path).get_data(as_text=True)
+
+    nav = html.split('<nav class="section-nav"', 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a class="section-nav__link" href="[^"]+"( aria-current="page")?>'
+                       r"(.*?)</a>", nav)
+    assert [label for _marked, label in links] == [
+        "Units", "Vocabulary", "Categories", "Users", "Import and export", "Audit trail"]
+    assert [label for marked, label in links if marked] == [current]
 
 
 def test_the_audit_trail_escapes_what_it_shows(admin: FlaskClient, db: Any):

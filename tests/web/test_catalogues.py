@@ -99,18 +99,61 @@ def test_french_entries_keep_the_placeholders_of_their_message(french: Catalog) 
     assert problems == []
 
 
-# French puts a space before : ; ? ! and % ("Échéance : 3 h", "80 %"); this catalogue uses
-# a plain space everywhere. A quoted key ('{"fr": ...}') is code, not French.
-_TIGHT_PUNCTUATION = re.compile(r'[^\s"][:;?!](?=\s|$)|\d%%')
+NBSP = "\u00a0"  # no-break space
+NNBSP = "\u202f"  # narrow no-break space
+
+# French spaces its high punctuation, and the space must not break: a line never starts with
+# ":" or "?". A no-break space before ":" and a percent sign, inside « », and a narrow one
+# before ; ? ! (the Imprimerie nationale's rule). A plain space there may break the line; no
+# space at all is English. A quoted key ('{"fr": ...}') is code, not French.
+SPACE_BEFORE = {":": NBSP, ";": NNBSP, "?": NNBSP, "!": NNBSP, "»": NBSP, "%": NBSP}
+_ENDING_MARK = re.compile(r'(.?)(?<!")([:;?!])(?=\s|$)')
+_CLOSING_QUOTE = re.compile(r"(.?)(»)")
+_OPENING_QUOTE = re.compile(r"(«)(.?)")
+# A literal percent sign ("%%" in a python-format message), not a placeholder ("%(id)s"),
+# after a number or a placeholder that prints one.
+_PERCENT_SIGN = re.compile(r"(?<=[\d)d\s])(\s?)(%)(?:%|(?![(\w]))")
 
 
-def test_french_entries_space_their_high_punctuation(french: Catalog) -> None:
+def french_spacing_problems(text: str) -> list[str]:
+    """Each high punctuation mark of `text` without the no-break space French puts there."""
+    problems = [
+        f"{space!r} before {mark!r}"
+        for pattern in (_ENDING_MARK, _CLOSING_QUOTE, _PERCENT_SIGN)
+        for space, mark in pattern.findall(text)
+        if space != SPACE_BEFORE[mark]
+    ]
+    problems += [f"{space!r} after '«'" for _mark, space in _OPENING_QUOTE.findall(text)
+                 if space != NBSP]
+    return problems
+
+
+@pytest.mark.parametrize(("text", "problems"), [
+    ("Échéance\u00a0: 3\u00a0h", []),
+    ("Et si\u202f?", []),
+    ("la liste «\u00a0units\u00a0» manque\u202f; réessayez\u202f!", []),
+    ("Couvre 80\u00a0%% et %(percent)d\u00a0%%", []),
+    ('{"fr": ..., "en": ...}, https://example.com, 12:30, n° %(id)s', []),
+    ("Échéance : 3 h", ["' ' before ':'"]),
+    ("Échéance: 3 h", ["'e' before ':'"]),
+    ("Et si ?", ["' ' before '?'"]),
+    ("Et si\u00a0?", ["'\\xa0' before '?'"]),
+    ("la liste « units »", ["' ' before '»'", "' ' after '«'"]),
+    ("Couvre 80 %% et %(percent)d %%", ["' ' before '%'", "' ' before '%'"]),
+])
+def test_the_french_spacing_rule(text: str, problems: list[str]) -> None:
+    assert french_spacing_problems(text) == problems
+
+
+def test_french_entries_space_their_high_punctuation_with_no_break_spaces(
+    french: Catalog
+) -> None:
     def texts(message: Any) -> tuple[str, ...]:
         return message.string if isinstance(message.string, tuple) else (message.string,)
 
-    tight = [text for message in french if message.id for text in texts(message)
-             if _TIGHT_PUNCTUATION.search(text)]
-    assert tight == []
+    problems = {text: french_spacing_problems(text) for message in french if message.id
+                for text in texts(message) if french_spacing_problems(text)}
+    assert problems == {}
 
 
 @pytest.mark.parametrize("locale", ["fr", "en"])

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 
 import pytest
@@ -319,7 +320,7 @@ def test_the_gaps_summary_spaces_its_colon_in_french(
     french = gaps_summary(login_as("director"), "fr")
     english_ = gaps_summary(login_as("director", app.test_client()), "en")
 
-    assert "carrier-portal (outil) : manqué 6 fois, à 2 équipes" in french
+    assert "carrier-portal (outil)\u00a0: manqué 6 fois, à 2 équipes" in french
     assert "):" not in french
     assert "carrier-portal (tool): lacked 6 times, by 2 teams" in english_
 
@@ -329,3 +330,24 @@ def gaps_summary(client: FlaskClient, language: str) -> str:
     client.set_cookie("lang", language)
     html = client.get(f"/insights/gaps?{PERIOD}").get_data(as_text=True)
     return page_text(html.split('<ol class="summary-list">', 1)[1].split("</ol>", 1)[0])
+
+
+def test_shares_are_written_as_each_language_writes_a_percentage(
+        history: dict[str, int], app: Flask, login_as: Callable[..., FlaskClient]) -> None:
+    french = login_as("director")
+    french.set_cookie("lang", "fr")
+    english_ = english(login_as("director", app.test_client()))
+    path = f"/insights/locality?{PERIOD}&subtree=north&bucket=month"
+
+    figures = {language: locality_figures(client.get(path).get_data(as_text=True))
+               for language, client in (("fr", french), ("en", english_))}
+
+    # French: a decimal comma and a no-break space before the sign, which never starts a line.
+    assert figures["fr"]["Résolus à leur origine"] == "16,7\u00a0%"
+    assert figures["en"]["Resolved at their origin"] == "16.7%"
+
+
+def locality_figures(html: str) -> dict[str, str]:
+    """The headline figures of the locality page, by their label."""
+    return {unescape(label): unescape(value) for label, value in re.findall(
+        r'<div class="figure"><dt>(.*?)</dt><dd>(.*?)</dd></div>', html)}

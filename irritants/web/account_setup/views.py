@@ -15,7 +15,7 @@ from irritants.web.account_setup import bp
 from irritants.web.account_setup.forms import SetPasswordForm
 from irritants.web.decorators import public
 from irritants.web.form_errors import show_field_errors
-from irritants.web.i18n import prefer_locale
+from irritants.web.i18n import keep_locale_until_sign_in, prefer_locale
 
 
 def _private(body: str, status: int) -> Response:
@@ -37,7 +37,8 @@ def set_password(token: str) -> Any:
     """Check the link, then set the password once; a bad link gets 400, a spent one 410.
 
     The page speaks the language of the link's owner (chosen at the invitation), not the
-    browser's, unless the visitor used the language switch."""
+    browser's, unless the visitor used the language switch; so does the sign-in page that
+    follows, until they sign in."""
     try:
         link = users_admin.check_password_token(token)
     except InvalidLink as error:
@@ -57,6 +58,8 @@ def set_password(token: str) -> Any:
         except InvalidInput as error:
             show_field_errors(form, error.field_errors)
         else:
+            if not current_user.is_authenticated:
+                keep_locale_until_sign_in(link.user.locale)
             flash(_("Your password is saved: sign in with it."), "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.errors else 200

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -118,7 +118,12 @@ def _url_with(endpoint: str | None = None, **changes: Any) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else format_percent(value, "#,##0.0 %")
+    """A share with one decimal, spaced as the language wants: "12,5\u00a0%" in French (a
+    no-break space: the sign never starts a line), "12.5%" in English."""
+    if value is None:
+        return "–"
+    pattern = get_locale().percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(value, pattern)
 
 
 def _decimal(value: float | int | None, digits: int = 1) -> str:
