@@ -18,6 +18,7 @@ from irritants.web.irritant.forms import TakeForm
 from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
+from irritants.web.queue.rows import QueueText, queue_rows
 from irritants.web.unit_select import unit_select_choices
 
 PER_PAGE = 50
@@ -90,11 +91,13 @@ def index():
             status = 422
     else:
         status = 422
-    context.update(
-        take_form=TakeForm(formdata=None),
-        may_take=access.may_take,
-        unit_name_of=unit_name,
-        category_label=lambda irritant: irritant.category.label(language()),
-        now=utcnow(),
-    )
+    if "result" in context:
+        text = QueueText.translated()
+        context.update(
+            text=text,
+            rows=queue_rows(context["result"].items, actor=current_user._get_current_object(),
+                            now=utcnow(), text=text),
+            # Every Take form carries the same CSRF field: rendered once for the page.
+            take_csrf=TakeForm(formdata=None).hidden_tag(),
+        )
     return render_template("queue/index.html", **context), status
