@@ -298,6 +298,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="then profile the lead's /queue and print the N costliest functions")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (e.g. tottime)")
+    parser.add_argument("--dump", metavar="FILE", help="also write the profile there (pstats)")
     parser.add_argument("--keep", metavar="FILE", help="fill this SQLite file and keep it")
     parser.add_argument("--reuse", metavar="FILE", help="measure a file kept by --keep")
     parser.add_argument("--save", metavar="DIR", help="write each page's HTML there")
@@ -349,6 +350,8 @@ def main() -> None:
             profiler.disable()
             print(f"\nlead /queue, {args.runs} requests:")
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.profile)
+            if args.dump:
+                profiler.dump_stats(args.dump)
 
 
 if __name__ == "__main__":
