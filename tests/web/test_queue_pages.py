@@ -90,7 +90,9 @@ def test_a_director_chooses_any_unit(
     response = sign_in("director@example.com").get("/queue?unit=south")
 
     assert response.status_code == 200
-    assert listed(response.get_data(as_text=True)) == [queue["south"]]
+    html = response.get_data(as_text=True)
+    assert listed(html) == [queue["south"]]
+    assert "<h1>Queue of Region South</h1>" in html  # its name in the list, not its indent
 
 
 @pytest.mark.parametrize(

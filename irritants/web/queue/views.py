@@ -19,7 +19,7 @@ from irritants.web.irritant.support import as_choices, language, unit_key, unit_
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
 from irritants.web.queue.rows import QueueText, queue_rows
-from irritants.web.unit_select import unit_select_choices
+from irritants.web.unit_select import UnitChoices, unit_select_choices
 
 PER_PAGE = 50
 
@@ -48,6 +48,16 @@ def _filter_form() -> QueueFilterForm:
     return form
 
 
+def _label_of(choices: Sequence[SelectChoice], unit: str) -> str:
+    """The unit's name among the choices, without its indent (the page's title)."""
+    if isinstance(choices, UnitChoices):  # a whole organisation's: found by key, not scanned
+        position = choices.position.get(unit)
+        found = choices[position] if position is not None else None
+    else:
+        found = next((choice for choice in choices if choice.value == unit), None)
+    return str(found.label).strip() if found is not None else ""
+
+
 def _filters(form: QueueFilterForm) -> queues.IrritantFilters:
     state = form.status.data or None
     return queues.IrritantFilters(
@@ -68,9 +78,7 @@ def index():
     if not unit or not access.may_view_queue(current_user, unit):
         abort(404)
     page = request.args.get("page", 1, type=int) or 1
-    label = next((str(choice.label) for choice in _scope_select() if choice.value == unit),
-                 "").strip()
-    context: dict[str, Any] = {"form": form, "unit_name": label}
+    context: dict[str, Any] = {"form": form, "unit_name": _label_of(form.unit.choices, unit)}
     status = 200
     if form.validate():
         try:
