@@ -181,6 +181,8 @@ def test_each_row_it_may_take_has_one_take_form_whose_token_works(
     tokens = [re.findall(r'<input id="csrf_token" name="csrf_token" type="hidden" '
                          r'value="([^"]+)">', body) for _action, body in forms]
     assert [len(found) for found in tokens] == [1, 1]
+    assert all('<button type="submit" class="button button--small">Take it</button>' in body
+               for _action, body in forms)
     # Each form posts as it is: its token is this session's.
     for (action, _body), [token] in zip(forms, tokens, strict=True):
         assert lead.post(action, data={"csrf_token": token}).status_code == 303
