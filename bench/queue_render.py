@@ -6,8 +6,8 @@ test client sees it (wall p50/p95), then the CPU time of the request (less sensi
 other work on the machine), the part spent in the template (Jinja's render, between
 Flask's before_render_template and template_rendered signals) and the part spent in
 SQL (cursor execute to its return). The pages are requested in turn, run after run,
-so that a busy spell of the machine weighs on all of them. Figures only: nothing is
-asserted.
+so that a busy spell of the machine weighs on all of them; then the garbage
+collector's pauses over those requests. Figures only: nothing is asserted.
 
     .venv/bin/python bench/queue_render.py                  # SQLite in a temporary folder
     .venv/bin/python bench/queue_render.py --runs 100 --english
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib.util
 import pstats
 import random
@@ -245,16 +246,46 @@ class Samples:
               f" SQL p50 {p50_p95(self.sql)[0]:4.1f})", flush=True)
 
 
+class CollectorPauses:
+    """The garbage collector's pauses, per generation (a full collection of a process
+    holding a large organisation's caches shows in the slowest requests)."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __enter__(self) -> CollectorPauses:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def report(self, requests: int) -> None:
+        print(f"  garbage collector over {requests} requests: " + ", ".join(
+            f"gen{generation} {len(pauses)}x (total {sum(pauses):.0f} ms, "
+            f"max {max(pauses, default=0):.1f} ms)"
+            for generation, pauses in self.pauses.items()), flush=True)
+
+
 def measure(pages: list[Samples], watch: Stopwatch, runs: int, warmup: int) -> None:
     """The pages in turn, run after run: a busy spell of the machine spreads over all."""
     for _ in range(warmup):
         for page in pages:
             page.get()
-    for _ in range(runs):
-        for page in pages:
-            page.take(watch)
+    with CollectorPauses() as collector:
+        for _ in range(runs):
+            for page in pages:
+                page.take(watch)
     for page in pages:
         page.report()
+    collector.report(runs * len(pages))
 
 
 def signed_in(app: Flask, email: str, password: str) -> FlaskClient:
