@@ -35,13 +35,13 @@ class TimeFormat:
         self.timezone = get_timezone()
         self.now = now
 
-    def datetime(self, value: datetime, format: str = "medium") -> str:  # noqa: A002
+    def format_datetime(self, value: datetime, format: str = "medium") -> str:  # noqa: A002
         """A date and time in the visitor's language and the display time zone."""
         # As flask_babel.format_datetime: its "medium" etc. are Babel's (no date_formats set).
         return babel_dates.format_datetime(_aware(value), format, tzinfo=self.timezone,
                                            locale=self.locale)
 
-    def timeago(self, value: datetime) -> str:
+    def format_timeago(self, value: datetime) -> str:
         """The time relative to `now` (else the current time)."""
         delta = _aware(value) - (self.now or datetime.now(UTC))
         return babel_dates.format_timedelta(delta, add_direction=True, format="short",
@@ -52,7 +52,7 @@ def datetime_filter(value: datetime | None, format: str = "medium") -> str:  # n
     """A date and time in the visitor's language and the display time zone."""
     if value is None:
         return ""
-    return TimeFormat().datetime(value, format)
+    return TimeFormat().format_datetime(value, format)
 
 
 def date_filter(value: date | datetime | None, format: str = "medium") -> str:  # noqa: A002
@@ -68,7 +68,7 @@ def timeago_filter(value: datetime | None, now: datetime | None = None) -> str:
     """The time relative to now: "in 3 hr." / "dans 3 h", "2 days ago" / "il y a 2 j"."""
     if value is None:
         return ""
-    return TimeFormat(now).timeago(value)
+    return TimeFormat(now).format_timeago(value)
 
 
 def number_filter(value: int | float | Decimal | None) -> str:

@@ -106,8 +106,8 @@ def queue_rows(items: Iterable[Irritant], *, actor: User, now: datetime,
 
     def due(irritant: Irritant, overdue: bool) -> Markup:
         moment = Markup('<time datetime="%s" title="%s">%s</time>') % (  # noqa: S704
-            irritant.due_at.isoformat(), times.datetime(irritant.due_at),
-            times.timeago(irritant.due_at))
+            irritant.due_at.isoformat(), times.format_datetime(irritant.due_at),
+            times.format_timeago(irritant.due_at))
         return (text.was_due if overdue else text.due) % {"when": moment}
 
     rows = []
