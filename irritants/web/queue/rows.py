@@ -38,12 +38,13 @@ def _markup(message: str) -> Markup:
 
 @dataclass(frozen=True)
 class QueueText:
-    """The words of the rows, translated once per request."""
+    """The words of the rows, translated once per request (each as the templates' _() gives
+    it, so that the page's bytes are the macros')."""
 
-    status: dict[str, str]
-    severity: dict[str, str]
-    overdue: str
-    take: str
+    status: dict[str, Markup]
+    severity: dict[str, Markup]
+    overdue: Markup
+    take: Markup
     due: Markup  # %(when)s
     was_due: Markup  # %(when)s
     escalation_level: Markup  # %(level)s
@@ -53,12 +54,12 @@ class QueueText:
     @classmethod
     def translated(cls) -> QueueText:
         return cls(
-            status={"open": _("Open"), "in_progress": _("In progress"),
-                    "resolved": _("Resolved")},
-            severity={"low": _("Low"), "medium": _("Medium"), "high": _("High"),
-                      "critical": _("Critical")},
-            overdue=_("Overdue"),
-            take=_("Take it"),
+            status={"open": _markup(_("Open")), "in_progress": _markup(_("In progress")),
+                    "resolved": _markup(_("Resolved"))},
+            severity={"low": _markup(_("Low")), "medium": _markup(_("Medium")),
+                      "high": _markup(_("High")), "critical": _markup(_("Critical"))},
+            overdue=_markup(_("Overdue")),
+            take=_markup(_("Take it")),
             due=_markup(_("Due %(when)s")),
             was_due=_markup(_("was due %(when)s")),
             escalation_level=_markup(_("Escalation level %(level)s")),
@@ -75,9 +76,9 @@ class QueueRow:
     url: str
     category: str
     severity: str
-    severity_label: str
+    severity_label: Markup
     status: str
-    status_label: str
+    status_label: Markup
     description: str
     overdue: bool
     due: Markup  # "Due <time>…</time>" or "was due <time>…</time>"
