@@ -6,6 +6,9 @@
     {{ amount|number }}                         1 234,5 / 1,234.5
 
 Times are UTC in the database and shown in BABEL_DEFAULT_TIMEZONE.
+
+A page that formats many times (a list's rows) takes a TimeFormat once: the filters'
+output, with the request's locale and time zone resolved once instead of at each call.
 """
 
 from __future__ import annotations
@@ -13,20 +16,43 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from babel.dates import format_timedelta
+from babel import Locale
+from babel import dates as babel_dates
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+class TimeFormat:
+    """The |datetime and |timeago filters for one request: Flask-Babel's locale and time zone
+    looked up once (each lookup goes through the request context), then plain Babel calls."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.locale: Locale | str = get_locale() or "fr"
+        self.timezone = get_timezone()
+        self.now = now
+
+    def format_datetime(self, value: datetime, format: str = "medium") -> str:  # noqa: A002
+        """A date and time in the visitor's language and the display time zone."""
+        # As flask_babel.format_datetime: its "medium" etc. are Babel's (no date_formats set).
+        return babel_dates.format_datetime(_aware(value), format, tzinfo=self.timezone,
+                                           locale=self.locale)
+
+    def format_timeago(self, value: datetime) -> str:
+        """The time relative to `now` (else the current time)."""
+        delta = _aware(value) - (self.now or datetime.now(UTC))
+        return babel_dates.format_timedelta(delta, add_direction=True, format="short",
+                                            locale=self.locale)
+
+
 def datetime_filter(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
     """A date and time in the visitor's language and the display time zone."""
     if value is None:
         return ""
-    return format_datetime(_aware(value), format)
+    return TimeFormat().format_datetime(value, format)
 
 
 def date_filter(value: date | datetime | None, format: str = "medium") -> str:  # noqa: A002
@@ -42,10 +68,7 @@ def timeago_filter(value: datetime | None, now: datetime | None = None) -> str:
     """The time relative to now: "in 3 hr." / "dans 3 h", "2 days ago" / "il y a 2 j"."""
     if value is None:
         return ""
-    delta = _aware(value) - (now or datetime.now(UTC))
-    return format_timedelta(
-        delta, add_direction=True, format="short", locale=get_locale() or "fr"
-    )
+    return TimeFormat(now).format_timeago(value)
 
 
 def number_filter(value: int | float | Decimal | None) -> str:

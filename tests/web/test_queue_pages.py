@@ -90,7 +90,9 @@ def test_a_director_chooses_any_unit(
     response = sign_in("director@example.com").get("/queue?unit=south")
 
     assert response.status_code == 200
-    assert listed(response.get_data(as_text=True)) == [queue["south"]]
+    html = response.get_data(as_text=True)
+    assert listed(html) == [queue["south"]]
+    assert "<h1>Queue of Region South</h1>" in html  # its name in the list, not its indent
 
 
 @pytest.mark.parametrize(
@@ -154,3 +156,103 @@ def test_descriptions_are_rendered_inert_in_the_queue(
     html = sign_in("lead.lille@example.com").get("/queue").get_data(as_text=True)
 
     assert_inert(html, payloads=(XSS_PAYLOADS[0],))
+
+
+def _rows(html: str) -> list[str]:
+    return html.split('<li class="queue-item')[1:]
+
+
+def test_each_row_it_may_take_has_one_take_form_whose_token_works(
+    app: Flask, sign_in: Callable[[str], FlaskClient], queue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch, db: Any,
+) -> None:
+    from irritants.models import Irritant
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # as in production
+    second = log_as(AGENT).id  # stays at Store Lille, like "urgent"
+    lead = sign_in("lead.lille@example.com")
+
+    html = lead.get("/queue").get_data(as_text=True)
+
+    forms = re.findall(r'<form method="post" action="(/irritants/\d+/take)"[^>]*>(.*?)</form>',
+                       html, re.S)
+    assert [action for action, _body in forms] == [
+        f"/irritants/{queue['urgent']}/take", f"/irritants/{second}/take"]
+    tokens = [re.findall(r'<input id="csrf_token" name="csrf_token" type="hidden" '
+                         r'value="([^"]+)">', body) for _action, body in forms]
+    assert [len(found) for found in tokens] == [1, 1]
+    assert all('<button type="submit" class="button button--small">Take it</button>' in body
+               for _action, body in forms)
+    # Each form posts as it is: its token is this session's.
+    for (action, _body), [token] in zip(forms, tokens, strict=True):
+        assert lead.post(action, data={"csrf_token": token}).status_code == 303
+    assert lead.post(f"/irritants/{queue['slow']}/take").status_code == 400  # no token
+    db.session.expire_all()
+    assert [db.session.get(Irritant, number).status for number in (queue["urgent"], second)] \
+        == ["in_progress", "in_progress"]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_row_says_what_the_irritant_macros_say_in_the_visitors_language(
+    app: Flask, login_as: Callable[..., FlaskClient], queue: dict[str, int], db: Any,
+    language: str,
+) -> None:
+    """The queue lays out its rows itself (irritants/web/queue/rows.py), with the labels
+    and SLA clock of templates/irritant/_macros.html: the same words, markup and times."""
+    from flask import render_template_string
+
+    from irritants.models import Irritant
+    from irritants.services.escalation import sweep_overdue
+    from irritants.services.intake import add_occurrence
+
+    # Overdue, escalated by the sweep a day and a half ago, and overdue again since.
+    late = log_as(AGENT, severity="high", now=utcnow() - timedelta(days=3)).id
+    sweep_overdue(now=utcnow() - timedelta(hours=36))
+    log_as(AGENT, now=utcnow() - timedelta(days=4))  # overdue since, never swept
+    add_occurrence(queue["slow"], actor=user(AGENT))
+    client = login_as("lead.north@example.com", app.test_client())
+
+    html = client.get("/queue", headers={"Accept-Language": language}).get_data(as_text=True)
+
+    rows = {int(re.search(r'href="/irritants/(\d+)"', row).group(1)): row  # type: ignore[union-attr]
+            for row in _rows(html)}
+    assert late in rows
+    macros = ('{% from "irritant/_macros.html" import severity_label, status_label, sla_clock %}'
+              "{{ severity_label(i.severity) }} {{ status_label(i.status) }}"
+              "|{{ sla_clock(i, now) }}|{{ _('With %(unit)s', unit=unit) }}")
+    seen = set()
+    for number, row in rows.items():
+        irritant = db.session.get(Irritant, number)
+        with app.test_request_context(headers={"Accept-Language": language}):
+            labels, clock, assignee = render_template_string(
+                macros, i=irritant, now=utcnow(), unit=unit_of(irritant.assignee_id)).split("|")
+        assert labels in row
+        assert clock in row
+        assert f"<span>{assignee}</span>" in row
+        seen.add((irritant.status, irritant.is_overdue(utcnow()), irritant.escalation_level > 0))
+    # Open and in progress, overdue or not, escalated or not: every branch of the clock.
+    assert {(True, True), (True, False), (False, False)} <= {(o, e) for _s, o, e in seen}
+    assert {"open", "in_progress"} <= {status for status, _o, _e in seen}
+    occurrences = {"fr": "2 occurrences", "en": "2 occurrences"}[language]
+    assert f"<span>{occurrences}</span>" in rows[queue["slow"]]
+    words = {"fr": ("En retard", "échéance dépassée", "Niveau d'escalade 1"),
+             "en": ("Overdue", "was due", "Escalation level 1")}[language]
+    assert all(word in page_text(rows[late]) for word in words)
+
+
+def unit_of(unit_id: int) -> str:
+    from irritants.web.irritant.support import unit_name
+
+    return unit_name(unit_id)
+
+
+def test_row_urls_are_url_for_with_the_id(app: Flask, db: Any) -> None:
+    from flask import url_for
+
+    from irritants.web.queue.rows import url_of_id
+
+    with app.test_request_context():
+        for endpoint in ("irritant.show", "irritant.take"):
+            url = url_of_id(endpoint)
+            for number in (1, 42, 918273645, 2**40):
+                assert url(number) == url_for(endpoint, irritant_id=number)

@@ -18,7 +18,8 @@ from irritants.web.irritant.forms import TakeForm
 from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
-from irritants.web.unit_select import unit_select_choices
+from irritants.web.queue.rows import QueueText, queue_rows
+from irritants.web.unit_select import UnitChoices, unit_select_choices
 
 PER_PAGE = 50
 
@@ -47,6 +48,16 @@ def _filter_form() -> QueueFilterForm:
     return form
 
 
+def _label_of(choices: Sequence[SelectChoice], unit: str) -> str:
+    """The unit's name among the choices, without its indent (the page's title)."""
+    if isinstance(choices, UnitChoices):  # a whole organisation's: found by key, not scanned
+        position = choices.position.get(unit)
+        found = choices[position] if position is not None else None
+    else:
+        found = next((choice for choice in choices if choice.value == unit), None)
+    return str(found.label).strip() if found is not None else ""
+
+
 def _filters(form: QueueFilterForm) -> queues.IrritantFilters:
     state = form.status.data or None
     return queues.IrritantFilters(
@@ -67,9 +78,7 @@ def index():
     if not unit or not access.may_view_queue(current_user, unit):
         abort(404)
     page = request.args.get("page", 1, type=int) or 1
-    label = next((str(choice.label) for choice in _scope_select() if choice.value == unit),
-                 "").strip()
-    context: dict[str, Any] = {"form": form, "unit_name": label}
+    context: dict[str, Any] = {"form": form, "unit_name": _label_of(form.unit.choices, unit)}
     status = 200
     if form.validate():
         try:
@@ -90,11 +99,13 @@ def index():
             status = 422
     else:
         status = 422
-    context.update(
-        take_form=TakeForm(formdata=None),
-        may_take=access.may_take,
-        unit_name_of=unit_name,
-        category_label=lambda irritant: irritant.category.label(language()),
-        now=utcnow(),
-    )
+    if "result" in context:
+        text = QueueText.translated()
+        context.update(
+            text=text,
+            rows=queue_rows(context["result"].items, actor=current_user._get_current_object(),
+                            now=utcnow(), text=text),
+            # Every Take form carries the same CSRF field: rendered once for the page.
+            take_csrf=TakeForm(formdata=None).hidden_tag(),
+        )
     return render_template("queue/index.html", **context), status
