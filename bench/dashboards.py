@@ -200,6 +200,10 @@ def measure(url: str, org: Org, runs: int) -> None:
                 actor=lead, period=quarter)),
             call("gap_items_summary, director, quarter", lambda: dashboards.gap_items_summary(
                 actor=director, period=quarter)),
+            call("gap_ledger_with_summary (the page's one pass), director, quarter",
+                 lambda: dashboards.gap_ledger_with_summary(actor=director, period=quarter)),
+            call("gap_ledger_with_summary, director, 90 days to a mid-day now",
+                 lambda: dashboards.gap_ledger_with_summary(actor=director, period=recent)),
             call("grants_with_effects, director, quarter",
                  lambda: dashboards.grants_with_effects(actor=director, period=quarter, now=now)),
             call("hr_view (25 + 25 rows, each replayed), director, quarter",
@@ -229,6 +233,9 @@ PAGES = [
     ("page: irritants behind a figure", f"/insights/irritants?{QUARTER}&status=unresolved"),
     ("page: locality (with the grants' before and after)", f"/insights/locality?{QUARTER}"),
     ("page: gap ledger (with the items lacked most, grants)", f"/insights/gaps?{QUARTER}"),
+    # The page's default period is the last 90 days: whole days, not whole months.
+    ("page: gap ledger, 90 days from a 3rd of the month",
+     "/insights/gaps?since=2025-04-03&until=2025-07-01"),
     ("page: HR skills and delegation", f"/insights/hr?{QUARTER}"),
     ("page: map", f"/insights/map?{QUARTER}"),
 ]

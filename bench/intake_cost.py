@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N most costly functions (cumulative) of the batch")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (e.g. tottime)")
+    parser.add_argument("--callers", help="also print who calls the functions matching this")
     parser.add_argument("--show", action="store_true", help="print one logging's statements")
     args = parser.parse_args()
 
@@ -127,7 +128,7 @@ def main() -> None:
         for i in range(50):
             log_one(1000 + i)
     per_logging = len(seen) / 50
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     started = time.process_time()
     wall = time.perf_counter()
     if profiler:
@@ -142,7 +143,10 @@ def main() -> None:
           f"{per_logging:.1f} statements per logging, {cpu_ms:.2f} ms CPU and "
           f"{wall_ms:.2f} ms wall per logging (client included) over {args.count}")
     if profiler:
-        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.profile)
+        stats = pstats.Stats(profiler).sort_stats(args.sort)
+        stats.print_stats(args.profile)
+        if args.callers:
+            stats.print_callers(args.callers)
     if args.redis:
         Redis.from_url(args.redis).flushdb()
     with app.app_context():
