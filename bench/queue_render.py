@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import importlib.util
 import pstats
 import random
 import re
@@ -55,6 +54,7 @@ from flask import Flask, before_render_template, template_rendered  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
+from bench.intake_cost import bench_http  # noqa: E402
 from config import Config  # noqa: E402
 from irritants import create_app, jobs  # noqa: E402
 from irritants.extensions import db  # noqa: E402
@@ -71,18 +71,6 @@ DESCRIPTIONS = (
     "auprès du service client national et des associations de consommateurs.",
     "L'application se ferme au paiement, le panier est perdu.",
 )
-
-
-def bench_http() -> Any:
-    """bench/http.py, loaded under another name (as `http` it would shadow the stdlib's)."""
-    spec = importlib.util.spec_from_file_location("bench_http", ROOT / "bench" / "http.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    path = list(sys.path)
-    spec.loader.exec_module(module)
-    sys.path[:] = path
-    return module
 
 
 def build_app(url: str) -> Flask:
