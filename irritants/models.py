@@ -371,6 +371,10 @@ class GapItem(db.Model):
         # are an index-only scan.
         sa.Index("ix_gap_item_at", "at", postgresql_include=list(GAP_LEDGER_COLUMNS)),
         sa.Index("ix_gap_item_unit_at", "unit_key", "at"),
+        # One line's items over a time range, amounts included (index-only on PostgreSQL):
+        # the gap ledger's page lines, a grant's before and after.
+        sa.Index("ix_gap_item_line_at", "unit_key", "kind", "item_key", "at",
+                 postgresql_include=["required", "limit"]),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("irritant_event.id"), index=True)

@@ -1,4 +1,4 @@
-"""gap_item_rollup: gap items per (UTC day, kind, item), every unit together
+"""gap_item_rollup: gap items per (UTC day, kind, item), every unit together; ix_gap_item_line_at
 
 Revision ID: f3a9d6c2b871
 Revises: e7c4b2d9a610
@@ -10,6 +10,9 @@ holds it in a few rows per day. On PostgreSQL the gap rollup's trigger functions
 are replaced by versions that append to both rollups, and the new rollup is
 filled from the gap items already there. The statements are those of
 irritants/services/gap_rollup.py at this revision, copied here.
+ix_gap_item_line_at finds one (unit, kind, item) line's gap items over a time range
+(the ledger page's 50 lines, a grant's before and after), covering the amounts on
+PostgreSQL.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -102,6 +105,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_gap_item_rollup_day', 'gap_item_rollup', ['day'], unique=False)
+    op.create_index('ix_gap_item_line_at', 'gap_item', ['unit_key', 'kind', 'item_key', 'at'],
+                    unique=False, postgresql_include=['required', 'limit'])
     if op.get_bind().dialect.name == 'postgresql':
         for statement in [*FUNCTIONS, *FILL]:
             op.execute(statement)
@@ -111,5 +116,6 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         for statement in PREVIOUS_FUNCTIONS:
             op.execute(statement)
+    op.drop_index('ix_gap_item_line_at', table_name='gap_item')
     op.drop_index('ix_gap_item_rollup_day', table_name='gap_item_rollup')
     op.drop_table('gap_item_rollup')
