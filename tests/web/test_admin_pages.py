@@ -351,6 +351,16 @@ def test_creating_a_category_from_the_page(admin: FlaskClient, db: Any):
          {"key": "packing", "fr": "Emballage", "en": "Emballage"}], True)
 
 
+def test_the_sla_hours_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
+        admin: FlaskClient, db: Any):
+    # In <input type="number"> a browser drops the "," of "2,5": 25 hours would be saved.
+    html = admin.get("/admin/categories/new").get_data(as_text=True)
+
+    boxes = re.findall(r'<input[^>]*id="sla_[a-z]+"[^>]*>', html)
+    assert len(boxes) == 4
+    assert all('type="text"' in box and 'inputmode="decimal"' in box for box in boxes), boxes
+
+
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"competency": "delivry"}, "competency",
      "Unknown competency 'delivry': choose one of the organisation's competencies, or add "

@@ -176,6 +176,28 @@ def test_a_director_grants_from_the_ledger_and_the_next_routing_uses_it(
     assert _db.session.get(Irritant, again).rank == [0, 0, 0, "north-bo"]
 
 
+@pytest.mark.parametrize("path", ["/insights/grant", "/insights/whatif"])
+def test_the_limits_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
+        org: dict[str, Any], director: FlaskClient, path: str) -> None:
+    # In <input type="number"> a browser drops the "," of "1 500,50": 150050 would be granted.
+    html = director.get(path).get_data(as_text=True)
+
+    limit = re.search(r'<input[^>]*name="(?:changes-0-)?limit"[^>]*>', html)
+    assert limit is not None
+    assert 'type="text"' in limit.group(0)
+    assert 'inputmode="decimal"' in limit.group(0)
+
+
+def test_a_limit_typed_with_a_decimal_comma_and_spaces_is_granted_as_typed(
+        org: dict[str, Any], director: FlaskClient) -> None:
+    response = director.post("/insights/grant", data={
+        "unit": "lille", "authority": "refund", "limit": "1\u00a0500,50", "reason": "Sales"})
+
+    assert response.status_code == 303
+    event = _db.session.scalars(select(AuditEvent).where(AuditEvent.type == "grant")).one()
+    assert event.data["after"]["authorities"]["refund"] == 1500.5
+
+
 def test_a_bad_grant_shows_the_error_and_writes_nothing(
         org: dict[str, Any], director: FlaskClient) -> None:
     version = current_org_version()

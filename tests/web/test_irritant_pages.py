@@ -289,6 +289,24 @@ def test_escalating_routes_it_again_without_the_team_and_with_what_it_lacks(
     assert "Escalated by Store Roubaix, which is now left out." in text
 
 
+def test_an_escalation_amount_typed_with_a_decimal_comma_keeps_its_cents(
+    sign_in: Callable[[str], FlaskClient],
+) -> None:
+    irritant = log_as(AGENT, category="faulty-product", amount=80)  # at Roubaix
+    lead = sign_in(NORTH_LEAD)
+
+    form = lead.get(f"/irritants/{irritant.id}").get_data(as_text=True)
+    response = lead.post(f"/irritants/{irritant.id}/escalate", data={
+        "reason": "Over our limit", "authority": "refund", "authority_amount": "120,50"})
+
+    # A text box (a number box drops the comma a French user types), read with its comma.
+    amount = re.search(r'<input[^>]*id="authority_amount"[^>]*>', form)
+    assert amount is not None
+    assert 'type="text"' in amount.group(0)
+    assert response.status_code == 303
+    assert events(irritant.id, "routed")[-1].data["needs"]["authorities"] == {"refund": 120.5}
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
