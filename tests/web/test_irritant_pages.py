@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -86,6 +87,18 @@ def test_the_page_explains_the_routing_and_shows_the_timeline(
     assert "Rank: 2 steps through the tree, 1 of them up." in text
     assert "Lina Agent" in text
     assert "Sent to" not in text  # the banner is for the reporter, right after sending
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("49.90", "Amount 49.90 €"), ("1049.5", "Amount 1,049.50 €"), ("80", "Amount 80 €")])
+def test_an_amount_in_euros_keeps_its_cents(
+    sign_in: Callable[[str], FlaskClient], amount: str, shown: str
+) -> None:
+    irritant = log_as(AGENT, amount=Decimal(amount))
+
+    text = page_text(sign_in(AGENT).get(f"/irritants/{irritant.id}").get_data(as_text=True))
+
+    assert shown in text
 
 
 @pytest.mark.parametrize(
