@@ -302,6 +302,28 @@ def test_escalating_routes_it_again_without_the_team_and_with_what_it_lacks(
     assert "Escalated by Store Roubaix, which is now left out." in text
 
 
+def test_the_timeline_names_what_the_escalating_team_lacked_by_its_labels(
+    sign_in: Callable[[str], FlaskClient],
+) -> None:
+    from irritants.services.org_edit import add_vocabulary_item, relabel_vocabulary_item
+
+    relabel_vocabulary_item("tool", "pos", "Caisse", "Till", actor=None)
+    add_vocabulary_item("competency", "repairs", "Réparations", "Repairs", actor=None)
+    relabel_vocabulary_item("authority", "refund", "Remboursement", "Refund", actor=None)
+    irritant = log_as(AGENT, category="faulty-product", amount=80)  # at Roubaix
+    lead = sign_in(NORTH_LEAD)
+    lead.post(f"/irritants/{irritant.id}/escalate", data={
+        "reason": "Our till is broken", "tools": ["pos"], "competencies": ["repairs"],
+        "authority": "refund", "authority_amount": "1249,5"})
+
+    text = page_text(lead.get(f"/irritants/{irritant.id}").get_data(as_text=True))
+
+    # Not the keys (pos, repairs, refund) nor a bare 1249.5.
+    assert "Tools it lacked: Till." in text
+    assert "Skills it lacked: Repairs." in text
+    assert "Authority it lacked: Refund for 1,249.50 €." in text
+
+
 def test_an_escalation_amount_typed_with_a_decimal_comma_keeps_its_cents(
     sign_in: Callable[[str], FlaskClient],
 ) -> None:
