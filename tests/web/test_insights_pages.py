@@ -304,6 +304,16 @@ def test_the_map_loads_only_open_nodes_and_draws_an_irritants_path(
     assert 'href="/insights/map?focus=roubaix' in found
 
 
+def test_the_map_says_once_and_times_as_english_does(
+        history: dict[str, int], director: FlaskClient) -> None:
+    html = director.get(f"/insights/map?{PERIOD}&open=hq,cs,north,south").get_data(as_text=True)
+
+    lacked = re.findall(r"lacked most: [^<]*", html)
+    assert "lacked most: app-admin (tool, once)" in lacked
+    assert "lacked most: carrier-portal (tool, 3 times)" in lacked
+    assert not [line for line in lacked if "1 times" in line]
+
+
 def test_the_csv_cells_cannot_run_as_formulas() -> None:
     assert [csv_cell(value) for value in (
         "=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\0x", "plain",
