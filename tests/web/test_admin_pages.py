@@ -746,6 +746,19 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
     assert "Adam Admin" in text_of(response)
 
 
+def test_the_audit_trail_names_a_directors_grant(admin: FlaskClient, db: Any):
+    from irritants.services.grants import grant_gap
+
+    director = db.session.scalar(select(User).where(User.email == "director@example.com"))
+    grant_gap(actor=director, unit="lille", grant_tools=["crm"], reason="Billing stays here")
+
+    response = admin.get("/admin/audit")
+
+    types = re.findall(r'<td data-label="What">([\w ]*) <code>(\w+)</code></td>',
+                       response.get_data(as_text=True))
+    assert types[0] == ("Granted to the unit", "grant")
+
+
 def audit_changes(response: Any) -> list[str]:
     """The lines of the audit trail's Changes column, newest event first."""
     html = response.get_data(as_text=True)

@@ -591,6 +591,7 @@ AUDIT_TYPES = {
     "user_reactivated": _l("User reactivated"),
     "password_link_issued": _l("Password link issued"),
     "password_set": _l("Password set from a link"),
+    "grant": _l("Granted to the unit"),  # by a director, from the gap ledger (services/grants.py)
 }
 
 
