@@ -442,6 +442,15 @@ def test_unit_and_category_names_are_rendered_escaped_everywhere(admin: FlaskCli
 # -- users ------------------------------------------------------------------------------------
 
 
+def test_the_users_list_says_it_searches_by_email_or_name(admin: FlaskClient, db: Any):
+    response = admin.get("/admin/users?q=marseille@")
+
+    assert "Search by email or name" in text_of(response)  # users have no key
+    assert "Search by key or name" not in text_of(response)
+    assert re.findall(r'href="/admin/users/\d+">([^<]+)</a>', response.get_data(True)) == [
+        "agent.marseille@example.com"]
+
+
 def set_password_path(link_page: str) -> str:
     match = re.search(r'value="http://localhost(/set-password/[\w-]+)"', link_page)
     assert match, link_page

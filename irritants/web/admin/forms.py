@@ -70,6 +70,12 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Search by key or name"), validators=[Optional(), Length(max=200)])
 
 
+class UserSearchForm(SearchForm):
+    """The users' search box: a user has no key, they are found by email or name."""
+
+    q = StringField(_l("Search by email or name"), validators=[Optional(), Length(max=200)])
+
+
 class NewUnitForm(FlaskForm):
     """Key, name and parent of a new unit."""
 
