@@ -77,6 +77,18 @@ def test_a_figure_of_the_dashboard_opens_the_irritants_behind_it(
     assert ids == [str(history[7])]
 
 
+def test_the_resolved_figure_opens_the_resolved_irritants_behind_it(
+        history: dict[str, int], director: FlaskClient) -> None:
+    # The page says every figure opens the irritants behind it: "Resolved" did not.
+    page = director.get(f"/insights/?{PERIOD}").get_data(as_text=True)
+    link = re.search(r'href="(/insights/irritants\?[^"]*root_cause=process[^"]*'
+                     r'status=resolved[^"]*)"', page)
+    assert link is not None
+
+    listed = director.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r'href="/irritants/(\d+)"', listed) == [str(history[6])]
+
+
 def test_the_gap_ledger_page_and_its_csv(history: dict[str, int],
                                         director: FlaskClient) -> None:
     page = director.get(f"/insights/gaps?{PERIOD}").get_data(as_text=True)
