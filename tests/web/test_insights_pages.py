@@ -210,6 +210,17 @@ def test_a_limit_typed_with_a_decimal_comma_and_spaces_is_granted_as_typed(
     assert event.data["after"]["authorities"]["refund"] == 1500.5
 
 
+def test_an_empty_grant_says_what_is_missing_in_words_of_its_own(
+        org: dict[str, Any], director: FlaskClient) -> None:
+    response = director.post("/insights/grant", data={"unit": "", "reason": " "})
+
+    assert response.status_code == 422
+    text = page_text(response.get_data(as_text=True))
+    assert "Choose a team." in text
+    assert "Say why: this field is required." in text
+    assert "This field is required." not in text.replace("Say why: this field", "")
+
+
 def test_a_bad_grant_shows_the_error_and_writes_nothing(
         org: dict[str, Any], director: FlaskClient) -> None:
     version = current_org_version()
