@@ -426,3 +426,10 @@ class _Labels:
         if not phrases:
             return ""
         return format_list(phrases, locale=self.language)
+
+
+def vocabulary_labels(kind: str, keys: Sequence[str]) -> list[str]:
+    """The labels of these items of a vocabulary ("tool", "competency", "authority") in the
+    current language, in the same order; an item without a label keeps its key."""
+    labels = _Labels({(kind, key) for key in keys})
+    return [labels.get(kind, key) for key in keys]

@@ -4,6 +4,7 @@
     {{ irritant.created_at|datetime("short") }} 23/11/2026 14:05
     {{ irritant.due_at|timeago }}               dans 3 h / in 3 hr.
     {{ amount|number }}                         1 234,5 / 1,234.5
+    {{ amount|money }}                          1 234,50 / 1,234.50 (80, not 80,00)
 
 Times are UTC in the database and shown in BABEL_DEFAULT_TIMEZONE.
 
@@ -76,9 +77,19 @@ def number_filter(value: int | float | Decimal | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def money_filter(value: int | float | Decimal | None) -> str:
+    """An amount of euros in the visitor's language: cents written out when there are any
+    (49,90, not 49,9), none for whole euros."""
+    if value is None:
+        return ""
+    whole = Decimal(str(value)) % 1 == 0
+    return format_decimal(value, "#,##0" if whole else "#,##0.00")
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(date_filter, "date")
     app.add_template_filter(timeago_filter, "timeago")
     app.add_template_filter(number_filter, "number")
+    app.add_template_filter(money_filter, "money")

@@ -77,6 +77,18 @@
     });
   });
 
+  /* A form sent back with errors: its first field in error takes the focus, which brings it
+     into sight; without one, the first message comes into sight. On a phone the form was
+     often sent from far down a long page (the irritant's actions), and the page comes back
+     at its top: the error was out of sight and nothing seemed to have happened. */
+  var invalid = document.querySelector("[aria-invalid='true']");
+  var message = document.querySelector(".field__errors, .form-errors, .form-error");
+  if (invalid) {
+    invalid.focus();
+  } else if (message && message.getBoundingClientRect().bottom > window.innerHeight) {
+    message.scrollIntoView({ block: "center" });
+  }
+
   /* Buttons with data-confirm ask before submitting their form. */
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

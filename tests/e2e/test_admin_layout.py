@@ -127,3 +127,37 @@ def test_on_a_desk_the_audit_trail_stays_a_table(
     assert card["captions"] == ["none"] * len(AUDIT_COLUMNS[lang])
     assert card["inside"] is True
     admin.close()
+
+
+# Where a vocabulary choice's label ends and its key begins: the key must stand apart, on the
+# same line after a gap or on a line of its own.
+LABEL_AND_KEY = """(choice) => {
+  const label = choice.querySelector('label').getBoundingClientRect();
+  const key = choice.querySelector('code').getBoundingClientRect();
+  return {gap: key.left - label.right, below: key.top >= label.bottom};
+}"""
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_unit_page_with_labelled_vocabulary_keeps_its_width(
+    browser: Any, live_server: str, org_passwords: dict[str, str]
+) -> None:
+    # A labelled authority's row (label, key, "· Limite (€)", the box) once pushed the page
+    # sideways, and every label ran into its key ("caissepos").
+    email = "admin@example.com"
+    admin = signed_in(browser, live_server, email, org_passwords[email])
+    page = admin.page
+    open_from_admin_nav(admin, "Vocabulaire")
+    page.get_by_label("Type").select_option(label="Habilitation")
+    page.get_by_label("Clé", exact=True).fill("voucher")
+    page.get_by_label("Libellé en français").fill("Bon d'achat de dédommagement")
+    page.get_by_label("Libellé en anglais").fill("Goodwill voucher")
+    admin.submit(page.get_by_role("button", name="Ajouter au vocabulaire"))
+
+    page.goto("/admin/units/nice")
+    admin.check()  # no sideways scrolling
+    choice = page.locator(".field__choice", has=page.get_by_label("Bon d'achat de dédommagement"))
+    layout = choice.evaluate(LABEL_AND_KEY)
+    assert layout["gap"] >= 4 or layout["below"], layout
+    assert choice.get_by_label("Limite (€)").bounding_box()["x"] >= 0
+    admin.close()

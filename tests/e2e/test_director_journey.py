@@ -77,8 +77,9 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     director.check()
     assert "Cause profonde\u00a0: Processus" in page.locator(".chips").inner_text()
     assert director.row("Billing error")[1:6] == ["0", "0", "0", "2", "2"]
+    # Its "Irritants" figure (after "Resolved", which opens the resolved ones).
     page.locator("main tr", has=page.locator("th", has_text="Billing error")).get_by_role(
-        "link", name="2", exact=True).click()
+        "link", name="2", exact=True).last.click()
     director.check()
     assert page.get_by_text("2 irritants", exact=True).is_visible()
     first = page.locator("main tr", has=page.get_by_text("Double débit n° 0"))
@@ -140,4 +141,33 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
         "Unité,Nom de l'unité,Compétence,Nombre de manques,Irritants nés dans l'unité,"
         "Restés sur place après formation",
         "nice,Store Nice,billing,3,3,0"]
+    director.close()
+
+
+# The columns (distinct left edges) of a list of checkboxes, and the height of its label.
+CHECKLIST_GEOMETRY = """(list) => {
+  const boxes = [...list.querySelectorAll('input[type=checkbox]')].map(
+    (box) => box.getBoundingClientRect());
+  return {columns: new Set(boxes.map((box) => Math.round(box.left))).size,
+          smallest: Math.min(...boxes.map((box) => box.width)),
+          label: list.querySelector('.field__label').getBoundingClientRect().height};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/insights/grant", "/insights/whatif"])
+def test_on_a_desk_the_tools_and_skills_to_give_spread_over_the_width(
+    browser: Any, live_server: str, org_passwords: dict[str, str], path: str
+) -> None:
+    # They were squeezed into the first 10rem column of the grid meant for their boxes.
+    email = "director@example.com"
+    director = signed_in(browser, live_server, email, org_passwords[email], screen="desk",
+                         lang="en")
+    director.page.goto(path)
+    director.check()
+    for checklist in director.page.locator(".checklist").all():
+        geometry = checklist.evaluate(CHECKLIST_GEOMETRY)
+        assert geometry["columns"] > 1, geometry
+        assert geometry["label"] < 30, geometry  # "Competencies to give" on one line
+        assert geometry["smallest"] >= 24, geometry  # boxes as large as the other forms'
     director.close()

@@ -76,3 +76,34 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
     assert "Réattribué manuellement à Store Roubaix." in north.main_text()
     assert "Le vendeur travaille à Roubaix" in north.main_text()
     north.close()
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_form_sent_back_with_an_error_shows_the_error(
+    browser: Any, live_server: str, org_passwords: dict[str, str]
+) -> None:
+    # The comment form is far down the irritant page; the page came back at its top, the
+    # error out of sight: the lead saw the same page and thought nothing had happened.
+    email = "agent.lille@example.com"
+    agent = signed_in(browser, live_server, email, org_passwords[email])
+    path = log_irritant(agent, "Unwelcoming service", "Personne à l'accueil")
+    agent.close()
+
+    email = "lead.north@example.com"
+    lead = signed_in(browser, live_server, email, org_passwords[email])
+    page = lead.page
+    page.goto(path)
+    lead.check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Ajouter le commentaire").click()
+    assert lead.errors == [f"422 {live_server}{path}/comment"]  # sent back, as expected
+    lead.errors.clear()
+    lead.check()
+
+    comment = page.get_by_label("Commentaire", exact=True)
+    assert comment.evaluate("(box) => box === document.activeElement")
+    error = page.locator("#text-errors").bounding_box()
+    assert error["y"] >= 0
+    assert error["y"] + error["height"] <= page.viewport_size["height"]
+    assert page.locator("#text-errors").inner_text() == "Écrivez un commentaire."
+    lead.close()

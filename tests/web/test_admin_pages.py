@@ -351,6 +351,16 @@ def test_creating_a_category_from_the_page(admin: FlaskClient, db: Any):
          {"key": "packing", "fr": "Emballage", "en": "Emballage"}], True)
 
 
+def test_the_sla_hours_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
+        admin: FlaskClient, db: Any):
+    # In <input type="number"> a browser drops the "," of "2,5": 25 hours would be saved.
+    html = admin.get("/admin/categories/new").get_data(as_text=True)
+
+    boxes = re.findall(r'<input[^>]*id="sla_[a-z]+"[^>]*>', html)
+    assert len(boxes) == 4
+    assert all('type="text"' in box and 'inputmode="decimal"' in box for box in boxes), boxes
+
+
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"competency": "delivry"}, "competency",
      "Unknown competency 'delivry': choose one of the organisation's competencies, or add "
@@ -430,6 +440,15 @@ def test_unit_and_category_names_are_rendered_escaped_everywhere(admin: FlaskCli
 
 
 # -- users ------------------------------------------------------------------------------------
+
+
+def test_the_users_list_says_it_searches_by_email_or_name(admin: FlaskClient, db: Any):
+    response = admin.get("/admin/users?q=marseille@")
+
+    assert "Search by email or name" in text_of(response)  # users have no key
+    assert "Search by key or name" not in text_of(response)
+    assert re.findall(r'href="/admin/users/\d+">([^<]+)</a>', response.get_data(True)) == [
+        "agent.marseille@example.com"]
 
 
 def set_password_path(link_page: str) -> str:
@@ -734,6 +753,19 @@ def test_the_audit_trail_lists_admin_changes_newest_first(admin: FlaskClient, db
                        response.get_data(as_text=True))
     assert types[:2] == [("Unit renamed", "unit_renamed"), ("Unit created", "unit_created")]
     assert "Adam Admin" in text_of(response)
+
+
+def test_the_audit_trail_names_a_directors_grant(admin: FlaskClient, db: Any):
+    from irritants.services.grants import grant_gap
+
+    director = db.session.scalar(select(User).where(User.email == "director@example.com"))
+    grant_gap(actor=director, unit="lille", grant_tools=["crm"], reason="Billing stays here")
+
+    response = admin.get("/admin/audit")
+
+    types = re.findall(r'<td data-label="What">([\w ]*) <code>(\w+)</code></td>',
+                       response.get_data(as_text=True))
+    assert types[0] == ("Granted to the unit", "grant")
 
 
 def audit_changes(response: Any) -> list[str]:

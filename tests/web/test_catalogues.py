@@ -103,23 +103,26 @@ NBSP = "\u00a0"  # no-break space
 NNBSP = "\u202f"  # narrow no-break space
 
 # French spaces its high punctuation, and the space must not break: a line never starts with
-# ":" or "?". A no-break space before ":" and a percent sign, inside « », and a narrow one
-# before ; ? ! (the Imprimerie nationale's rule). A plain space there may break the line; no
-# space at all is English. A quoted key ('{"fr": ...}') is code, not French.
-SPACE_BEFORE = {":": NBSP, ";": NNBSP, "?": NNBSP, "!": NNBSP, "»": NBSP, "%": NBSP}
+# ":" or "?". A no-break space before ":", a percent sign and the euro sign, inside « », and
+# a narrow one before ; ? ! (the Imprimerie nationale's rule). A plain space there may break
+# the line; no space at all is English. A quoted key ('{"fr": ...}') is code, not French.
+SPACE_BEFORE = {":": NBSP, ";": NNBSP, "?": NNBSP, "!": NNBSP, "»": NBSP, "%": NBSP,
+                "€": NBSP}
 _ENDING_MARK = re.compile(r'(.?)(?<!")([:;?!])(?=\s|$)')
 _CLOSING_QUOTE = re.compile(r"(.?)(»)")
 _OPENING_QUOTE = re.compile(r"(«)(.?)")
 # A literal percent sign ("%%" in a python-format message), not a placeholder ("%(id)s"),
 # after a number or a placeholder that prints one.
 _PERCENT_SIGN = re.compile(r"(?<=[\d)d\s])(\s?)(%)(?:%|(?![(\w]))")
+# The euro sign after an amount ("%(amount)s €"), not in "(€)".
+_EURO_SIGN = re.compile(r"(\s)(€)")
 
 
 def french_spacing_problems(text: str) -> list[str]:
     """Each high punctuation mark of `text` without the no-break space French puts there."""
     problems = [
         f"{space!r} before {mark!r}"
-        for pattern in (_ENDING_MARK, _CLOSING_QUOTE, _PERCENT_SIGN)
+        for pattern in (_ENDING_MARK, _CLOSING_QUOTE, _PERCENT_SIGN, _EURO_SIGN)
         for space, mark in pattern.findall(text)
         if space != SPACE_BEFORE[mark]
     ]
@@ -140,6 +143,8 @@ def french_spacing_problems(text: str) -> list[str]:
     ("Et si\u00a0?", ["'\\xa0' before '?'"]),
     ("la liste « units »", ["' ' before '»'", "' ' after '«'"]),
     ("Couvre 80 %% et %(percent)d %%", ["' ' before '%'", "' ' before '%'"]),
+    ("Montant (€) : %(amount)s\u00a0€", []),
+    ("%(amount)s €", ["' ' before '€'"]),
 ])
 def test_the_french_spacing_rule(text: str, problems: list[str]) -> None:
     assert french_spacing_problems(text) == problems

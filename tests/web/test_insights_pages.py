@@ -77,6 +77,18 @@ def test_a_figure_of_the_dashboard_opens_the_irritants_behind_it(
     assert ids == [str(history[7])]
 
 
+def test_the_resolved_figure_opens_the_resolved_irritants_behind_it(
+        history: dict[str, int], director: FlaskClient) -> None:
+    # The page says every figure opens the irritants behind it: "Resolved" did not.
+    page = director.get(f"/insights/?{PERIOD}").get_data(as_text=True)
+    link = re.search(r'href="(/insights/irritants\?[^"]*root_cause=process[^"]*'
+                     r'status=resolved[^"]*)"', page)
+    assert link is not None
+
+    listed = director.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r'href="/irritants/(\d+)"', listed) == [str(history[6])]
+
+
 def test_the_gap_ledger_page_and_its_csv(history: dict[str, int],
                                         director: FlaskClient) -> None:
     page = director.get(f"/insights/gaps?{PERIOD}").get_data(as_text=True)
@@ -174,6 +186,39 @@ def test_a_director_grants_from_the_ledger_and_the_next_routing_uses_it(
     assert (event.subject, event.data["reason"]) == ("north-bo", "Train them")
     again = log("lead.northbo", "rude-service", day(6))
     assert _db.session.get(Irritant, again).rank == [0, 0, 0, "north-bo"]
+
+
+@pytest.mark.parametrize("path", ["/insights/grant", "/insights/whatif"])
+def test_the_limits_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
+        org: dict[str, Any], director: FlaskClient, path: str) -> None:
+    # In <input type="number"> a browser drops the "," of "1 500,50": 150050 would be granted.
+    html = director.get(path).get_data(as_text=True)
+
+    limit = re.search(r'<input[^>]*name="(?:changes-0-)?limit"[^>]*>', html)
+    assert limit is not None
+    assert 'type="text"' in limit.group(0)
+    assert 'inputmode="decimal"' in limit.group(0)
+
+
+def test_a_limit_typed_with_a_decimal_comma_and_spaces_is_granted_as_typed(
+        org: dict[str, Any], director: FlaskClient) -> None:
+    response = director.post("/insights/grant", data={
+        "unit": "lille", "authority": "refund", "limit": "1\u00a0500,50", "reason": "Sales"})
+
+    assert response.status_code == 303
+    event = _db.session.scalars(select(AuditEvent).where(AuditEvent.type == "grant")).one()
+    assert event.data["after"]["authorities"]["refund"] == 1500.5
+
+
+def test_an_empty_grant_says_what_is_missing_in_words_of_its_own(
+        org: dict[str, Any], director: FlaskClient) -> None:
+    response = director.post("/insights/grant", data={"unit": "", "reason": " "})
+
+    assert response.status_code == 422
+    text = page_text(response.get_data(as_text=True))
+    assert "Choose a team." in text
+    assert "Say why: this field is required." in text
+    assert "This field is required." not in text.replace("Say why: this field", "")
 
 
 def test_a_bad_grant_shows_the_error_and_writes_nothing(
@@ -280,6 +325,16 @@ def test_the_map_loads_only_open_nodes_and_draws_an_irritants_path(
 
     found = director.get("/insights/map?q=roub").get_data(as_text=True)
     assert 'href="/insights/map?focus=roubaix' in found
+
+
+def test_the_map_says_once_and_times_as_english_does(
+        history: dict[str, int], director: FlaskClient) -> None:
+    html = director.get(f"/insights/map?{PERIOD}&open=hq,cs,north,south").get_data(as_text=True)
+
+    lacked = re.findall(r"lacked most: [^<]*", html)
+    assert "lacked most: app-admin (tool, once)" in lacked
+    assert "lacked most: carrier-portal (tool, 3 times)" in lacked
+    assert not [line for line in lacked if "1 times" in line]
 
 
 def test_the_csv_cells_cannot_run_as_formulas() -> None:

@@ -70,6 +70,26 @@ def test_logging_sends_the_agent_to_the_irritant_page_saying_where_it_went_and_w
             "Store Roubaix, 2 steps away, has everything it takes.") in text
 
 
+def test_an_amount_typed_with_a_decimal_comma_keeps_its_cents(agent: FlaskClient) -> None:
+    response = agent.post("/irritants/new", data={**GOOD, "amount": "1\u202f049,90"})
+
+    assert response.status_code == 303
+    assert db.session.scalars(select(Irritant)).one().amount == Decimal("1049.90")
+
+
+def test_the_amount_is_a_text_box_so_that_the_browser_keeps_a_decimal_comma(
+    agent: FlaskClient,
+) -> None:
+    # A browser drops the "," a French user types into <input type="number"> (49,90 is
+    # sent as 4990): the box must be text, with the numeric keyboard of inputmode.
+    html = agent.get("/irritants/new").get_data(as_text=True)
+
+    amount = re.search(r'<input[^>]*id="amount"[^>]*>', html)
+    assert amount is not None
+    assert 'type="text"' in amount.group(0)
+    assert 'inputmode="decimal"' in amount.group(0)
+
+
 def test_without_javascript_the_result_page_lists_what_was_already_open_there(
     agent: FlaskClient,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -86,6 +87,18 @@ def test_the_page_explains_the_routing_and_shows_the_timeline(
     assert "Rank: 2 steps through the tree, 1 of them up." in text
     assert "Lina Agent" in text
     assert "Sent to" not in text  # the banner is for the reporter, right after sending
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("49.90", "Amount 49.90 €"), ("1049.5", "Amount 1,049.50 €"), ("80", "Amount 80 €")])
+def test_an_amount_in_euros_keeps_its_cents(
+    sign_in: Callable[[str], FlaskClient], amount: str, shown: str
+) -> None:
+    irritant = log_as(AGENT, amount=Decimal(amount))
+
+    text = page_text(sign_in(AGENT).get(f"/irritants/{irritant.id}").get_data(as_text=True))
+
+    assert shown in text
 
 
 @pytest.mark.parametrize(
@@ -287,6 +300,46 @@ def test_escalating_routes_it_again_without_the_team_and_with_what_it_lacks(
     assert "Escalated: now with Store Marseille." in text
     assert "Escalated and routed again to Store Marseille" in text
     assert "Escalated by Store Roubaix, which is now left out." in text
+
+
+def test_the_timeline_names_what_the_escalating_team_lacked_by_its_labels(
+    sign_in: Callable[[str], FlaskClient],
+) -> None:
+    from irritants.services.org_edit import add_vocabulary_item, relabel_vocabulary_item
+
+    relabel_vocabulary_item("tool", "pos", "Caisse", "Till", actor=None)
+    add_vocabulary_item("competency", "repairs", "Réparations", "Repairs", actor=None)
+    relabel_vocabulary_item("authority", "refund", "Remboursement", "Refund", actor=None)
+    irritant = log_as(AGENT, category="faulty-product", amount=80)  # at Roubaix
+    lead = sign_in(NORTH_LEAD)
+    lead.post(f"/irritants/{irritant.id}/escalate", data={
+        "reason": "Our till is broken", "tools": ["pos"], "competencies": ["repairs"],
+        "authority": "refund", "authority_amount": "1249,5"})
+
+    text = page_text(lead.get(f"/irritants/{irritant.id}").get_data(as_text=True))
+
+    # Not the keys (pos, repairs, refund) nor a bare 1249.5.
+    assert "Tools it lacked: Till." in text
+    assert "Skills it lacked: Repairs." in text
+    assert "Authority it lacked: Refund for 1,249.50 €." in text
+
+
+def test_an_escalation_amount_typed_with_a_decimal_comma_keeps_its_cents(
+    sign_in: Callable[[str], FlaskClient],
+) -> None:
+    irritant = log_as(AGENT, category="faulty-product", amount=80)  # at Roubaix
+    lead = sign_in(NORTH_LEAD)
+
+    form = lead.get(f"/irritants/{irritant.id}").get_data(as_text=True)
+    response = lead.post(f"/irritants/{irritant.id}/escalate", data={
+        "reason": "Over our limit", "authority": "refund", "authority_amount": "120,50"})
+
+    # A text box (a number box drops the comma a French user types), read with its comma.
+    amount = re.search(r'<input[^>]*id="authority_amount"[^>]*>', form)
+    assert amount is not None
+    assert 'type="text"' in amount.group(0)
+    assert response.status_code == 303
+    assert events(irritant.id, "routed")[-1].data["needs"]["authorities"] == {"refund": 120.5}
 
 
 @pytest.mark.parametrize(

@@ -256,3 +256,20 @@ def test_row_urls_are_url_for_with_the_id(app: Flask, db: Any) -> None:
             url = url_of_id(endpoint)
             for number in (1, 42, 918273645, 2**40):
                 assert url(number) == url_for(endpoint, irritant_id=number)
+
+
+def test_in_french_the_blank_filters_agree_with_their_nouns(
+    app: Flask, login_as: Callable[..., FlaskClient], queue: dict[str, int]
+) -> None:
+    client = login_as("lead.north@example.com", app.test_client())
+
+    html = client.get("/queue", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+
+    def blank(name: str) -> str:
+        found = re.search(rf'<select[^>]*name="{name}"[^>]*><option[^>]*value="">([^<]*)<', html)
+        assert found is not None, name
+        return found.group(1)
+
+    # « État : Tous », but « Catégorie : Toutes » and « Gravité : Toutes » (feminine nouns).
+    assert [blank(name) for name in ("status", "category", "severity")] == [
+        "Tous", "Toutes", "Toutes"]

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from irritants.models import ROLES, SEVERITIES
 from irritants.web.navigation import role_label
@@ -39,7 +39,13 @@ class CheckboxesField(SelectMultipleField):
 
 
 class LocalDecimalField(DecimalField):
-    """A decimal that also accepts the decimal comma and spaces French users type."""
+    """A decimal that also accepts the decimal comma and spaces French users type.
+
+    Shown as a text box (give it inputmode="decimal" for the numeric keyboard): a browser
+    drops the "," typed into <input type="number">, so "49,90" would arrive as 4990.
+    """
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if valuelist:
@@ -62,6 +68,12 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Search by key or name"), validators=[Optional(), Length(max=200)])
+
+
+class UserSearchForm(SearchForm):
+    """The users' search box: a user has no key, they are found by email or name."""
+
+    q = StringField(_l("Search by email or name"), validators=[Optional(), Length(max=200)])
 
 
 class NewUnitForm(FlaskForm):

@@ -39,6 +39,7 @@ from irritants.web.admin.forms import (
     SearchForm,
     UnitForm,
     UserForm,
+    UserSearchForm,
     VocabularyForm,
     parse_limit,
     role_choices,
@@ -60,9 +61,9 @@ def _int_arg(name: str, default: int = 1) -> int:
     return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else default
 
 
-def _search() -> tuple[SearchForm, str]:
+def _search(form_class: type[SearchForm] = SearchForm) -> tuple[SearchForm, str]:
     """The search form of a list page and its query, trimmed to 200 characters."""
-    search = SearchForm(request.args)
+    search = form_class(request.args)
     return search, (search.q.data or "").strip()[:200]
 
 
@@ -395,7 +396,7 @@ def category(key: str) -> Any:
 @admin_only
 def users() -> Any:
     """Users, searchable by email or name, paginated."""
-    search, query = _search()
+    search, query = _search(UserSearchForm)
     page = users_admin.list_users(query, page=_int_arg("page"), per_page=PER_PAGE)
     return render_template("admin/users.html", search=search, query=query, results=page)
 
@@ -591,6 +592,7 @@ AUDIT_TYPES = {
     "user_reactivated": _l("User reactivated"),
     "password_link_issued": _l("Password link issued"),
     "password_set": _l("Password set from a link"),
+    "grant": _l("Granted to the unit"),  # by a director, from the gap ledger (services/grants.py)
 }
 
 

@@ -83,14 +83,17 @@ class MapForm(FlaskForm):
 class GrantForm(FlaskForm):
     """Give a unit tools, competencies or a higher authority limit, saying why."""
 
-    unit = StringField(_l("Unit (key)"), validators=[DataRequired(), Length(max=100)])
+    unit = StringField(_l("Unit (key)"), validators=[DataRequired(_l("Choose a team.")),
+                                                     Length(max=100)])
     tools = CheckboxesField(_l("Tools to give"), choices=[])
     competencies = CheckboxesField(_l("Competencies to give"), choices=[])
     authority = SelectField(_l("Authority to raise"), choices=[], default="")
     limit = LocalDecimalField(_l("New limit (euros)"), places=2,
                               validators=[Optional(), NumberRange(min=0)])
     unlimited = BooleanField(_l("Unlimited"))
-    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)],
+    reason = TextAreaField(_l("Why"), validators=[DataRequired(_l("Say why: this field is "
+                                                                  "required.")),
+                                                  Length(max=2000)],
                            description=_l("Kept with the change: who granted what, when and why."))
     submit = SubmitField(_l("Grant"))
 

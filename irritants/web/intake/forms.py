@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from irritants.web.admin.forms import LocalDecimalField
 from irritants.web.unit_select import UnitSelectField
 
 SEVERITY_CHOICES = [
@@ -52,7 +53,7 @@ class IntakeForm(FlaskForm):
             Length(max=DESCRIPTION_MAX, message=_l("At most %(max)d characters.")),
         ],
     )
-    amount = DecimalField(
+    amount = LocalDecimalField(
         _l("Amount (€)"),
         places=2,
         validators=[

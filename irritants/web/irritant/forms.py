@@ -9,6 +9,7 @@ from wtforms import DecimalField, SelectField, SelectMultipleField, TextAreaFiel
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from irritants.web.admin.forms import LocalDecimalField
 from irritants.web.unit_select import UnitSelectField
 
 TEXT_MAX = 10_000
@@ -68,7 +69,7 @@ class EscalateForm(FlaskForm):
     tools = MultiCheckboxField(_l("Tools the team lacks"), choices=[])
     competencies = MultiCheckboxField(_l("Skills the team lacks"), choices=[])
     authority = SelectField(_l("Authority the team lacks"), choices=[])
-    authority_amount = DecimalField(
+    authority_amount = LocalDecimalField(
         _l("Amount needed (€)"),
         places=2,
         validators=[Optional(), NumberRange(min=0, message=_l("The amount cannot be negative."))],

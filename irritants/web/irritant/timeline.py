@@ -11,6 +11,7 @@ from flask_babel import ngettext
 
 from irritants.models import Category, IrritantEvent
 from irritants.services import queues
+from irritants.web.filters import money_filter
 from irritants.web.irritant.support import language, unit_name
 
 
@@ -75,17 +76,22 @@ def _routed(entry: TimelineEntry, event: IrritantEvent, data: dict[str, Any],
 
 
 def _needs_sentences(needs: dict[str, Any]) -> list[str]:
+    """What the escalating team said it lacked, by the vocabulary's labels (the event keeps
+    the keys)."""
     sentences = []
     if needs.get("tools"):
-        sentences.append(_("Tools it lacked: %(items)s.", items=", ".join(needs["tools"])))
+        sentences.append(_("Tools it lacked: %(items)s.", items=_labels("tool", needs["tools"])))
     if needs.get("competencies"):
-        sentences.append(
-            _("Skills it lacked: %(items)s.", items=", ".join(needs["competencies"]))
-        )
+        sentences.append(_("Skills it lacked: %(items)s.",
+                           items=_labels("competency", needs["competencies"])))
     for key, amount in (needs.get("authorities") or {}).items():
         sentences.append(_("Authority it lacked: %(authority)s for %(amount)s €.",
-                           authority=key, amount=amount))
+                           authority=_labels("authority", [key]), amount=money_filter(amount)))
     return sentences
+
+
+def _labels(kind: str, keys: list[str]) -> str:
+    return ", ".join(queues.vocabulary_labels(kind, keys))
 
 
 def _sla_escalated(entry: TimelineEntry, event: IrritantEvent, data: dict[str, Any],

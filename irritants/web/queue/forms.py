@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from irritants.web.intake.forms import SEVERITY_CHOICES
 from irritants.web.unit_select import UnitSelectField
 
 STATE_CHOICES = [
@@ -27,7 +26,5 @@ class QueueFilterForm(FlaskForm):
     unit = UnitSelectField(_l("Team"), choices=[])
     status = SelectField(_l("State"), choices=STATE_CHOICES, default="")
     category = SelectField(_l("Category"), choices=[], default="")
-    severity = SelectField(
-        _l("Severity"), choices=[SelectChoice("", _l("Any")), *SEVERITY_CHOICES], default=""
-    )
+    severity = SelectField(_l("Severity"), choices=[], default="")
     origin = UnitSelectField(_l("Where it happened"), choices=[], default="")

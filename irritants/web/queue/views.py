@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -14,6 +15,7 @@ from irritants.models import utcnow
 from irritants.services import access, intake, queues
 from irritants.services.errors import InvalidInput, NotFound
 from irritants.web.decorators import SIGNED_IN, role_required
+from irritants.web.intake.forms import SEVERITY_CHOICES
 from irritants.web.irritant.forms import TakeForm
 from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
 from irritants.web.queue import bp
@@ -38,7 +40,11 @@ def _scope_select() -> Sequence[SelectChoice]:
 def _filter_form() -> QueueFilterForm:
     form = QueueFilterForm(request.args)
     form.unit.choices = _scope_select()
-    form.category.choices = as_choices(intake.categories_by_use(None, language()), blank=_("Any"))
+    # "Any" agrees with its noun in French: "Toutes" for Catégorie and Gravité (feminine).
+    any_feminine = pgettext("any category or severity", "Any")
+    form.category.choices = as_choices(intake.categories_by_use(None, language()),
+                                       blank=any_feminine)
+    form.severity.choices = [SelectChoice("", any_feminine), *SEVERITY_CHOICES]
     form.origin.choices = unit_select_choices(blank=_("Anywhere"))
     if not form.unit.data:
         form.unit.data = unit_key(current_user.unit_id)
