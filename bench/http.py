@@ -527,13 +527,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+def gunicorn(env: dict[str, str], log: Path, threads: int = 1) -> Iterator[tuple[str, int]]:
+    """2 workers; sync ones by default, gthread ones with `threads` > 1."""
     port = free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True,
-            stdout=output, stderr=output)
+            [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", str(threads),
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -753,6 +754,8 @@ def main() -> None:
     parser.add_argument("--only", help="log,pages,api (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--reuse", help="measure this already filled database URL instead")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (> 1: gthread workers)")
     parser.add_argument("--redis", help="REDIS_URL for the app (default: none, in-process jobs)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
@@ -766,7 +769,7 @@ def main() -> None:
     if args.reuse:
         env["DATABASE_URL"] = args.reuse
         print(f"{args.reuse}, {sample_ids(args.reuse, 1) and _count(args.reuse):,} irritants")
-        with gunicorn(env, LOG) as (base, pid):
+        with gunicorn(env, LOG, args.threads) as (base, pid):
             measure(base, pid, args.reuse, args.requests, args.only, stores)
         return
     for size in (int(s) for s in args.sizes.split(",")):
@@ -789,7 +792,7 @@ def main() -> None:
                   f"{len(org['units']):,} units ({counts}; schema and org "
                   f"{prepared - started:.0f} s, fill {time.perf_counter() - prepared:.0f} s)",
                   flush=True)
-            with gunicorn(env, LOG) as (base, pid):
+            with gunicorn(env, LOG, args.threads) as (base, pid):
                 measure(base, pid, url, args.requests, args.only, stores)
 
 
