@@ -1,6 +1,6 @@
 """Jinja filters formatting dates, times and numbers in the visitor's language.
 
-    {{ irritant.created_at|datetime }}          23 nov. 2026, 14:05:00 / Nov 23, 2026, ...
+    {{ irritant.created_at|datetime }}          23 nov. 2026, 14:05 / Nov 23, 2026, 2:05 PM
     {{ irritant.created_at|datetime("short") }} 23/11/2026 14:05
     {{ irritant.due_at|timeago }}               dans 3 h / in 3 hr.
     {{ amount|number }}                         1 234,5 / 1,234.5
@@ -22,6 +22,11 @@ from babel import dates as babel_dates
 from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
+# The default format: a medium date and a short time, "5 déc. 2026, 16:53". The people
+# reading due times and timelines plan in minutes; Babel's "medium" adds the seconds, noise
+# to them. The full timestamp stays in <time datetime="..."> (ISO) and in format "medium".
+DATE_SHORT_TIME = "medium date, short time"
+
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
@@ -36,11 +41,23 @@ class TimeFormat:
         self.timezone = get_timezone()
         self.now = now
 
-    def format_datetime(self, value: datetime, format: str = "medium") -> str:  # noqa: A002
+    def format_datetime(self, value: datetime,
+                        format: str = DATE_SHORT_TIME) -> str:  # noqa: A002
         """A date and time in the visitor's language and the display time zone."""
+        if format == DATE_SHORT_TIME:
+            return self._date_short_time(value)
         # As flask_babel.format_datetime: its "medium" etc. are Babel's (no date_formats set).
         return babel_dates.format_datetime(_aware(value), format, tzinfo=self.timezone,
                                            locale=self.locale)
+
+    def _date_short_time(self, value: datetime) -> str:
+        """The medium date and the short time joined as the locale joins a medium date and
+        time (as Babel's format_datetime joins its own two halves)."""
+        local = _aware(value).astimezone(self.timezone)
+        joined = babel_dates.get_datetime_format("medium", locale=self.locale)
+        return (joined.replace("'", "")
+                .replace("{0}", babel_dates.format_time(local, "short", locale=self.locale))
+                .replace("{1}", babel_dates.format_date(local, "medium", locale=self.locale)))
 
     def format_timeago(self, value: datetime) -> str:
         """The time relative to `now` (else the current time)."""
@@ -49,7 +66,8 @@ class TimeFormat:
                                             locale=self.locale)
 
 
-def datetime_filter(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+def datetime_filter(value: datetime | None,
+                    format: str = DATE_SHORT_TIME) -> str:  # noqa: A002
     """A date and time in the visitor's language and the display time zone."""
     if value is None:
         return ""

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from irritants.models import User
-from irritants.web.filters import datetime_filter, timeago_filter
+from irritants.web.filters import TimeFormat, datetime_filter, timeago_filter
 
 AGENT = "agent.lille@example.com"
 
@@ -89,6 +89,18 @@ def test_dates_are_formatted_per_language_in_the_display_time_zone(app: Flask) -
         with force_locale("en"):
             assert datetime_filter(moment, "short") == "3/14/26, 2:05\u202fPM"
         assert datetime_filter(None) == ""
+
+
+def test_the_default_date_and_time_has_no_seconds(app: Flask) -> None:
+    moment = datetime(2026, 12, 5, 15, 53, 50, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert datetime_filter(moment) == "5 déc. 2026, 16:53"
+            assert TimeFormat().format_datetime(moment) == "5 déc. 2026, 16:53"
+            assert datetime_filter(moment, "medium") == "5 déc. 2026, 16:53:50"  # on demand
+        with force_locale("en"):
+            assert datetime_filter(moment) == "Dec 5, 2026, 4:53\u202fPM"
+            assert TimeFormat().format_datetime(moment) == "Dec 5, 2026, 4:53\u202fPM"
 
 
 def test_relative_times_read_naturally(app: Flask) -> None:
