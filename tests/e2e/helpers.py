@@ -108,6 +108,20 @@ class User:
             button.click()
         self.check()
 
+    def submit_confirmed(self, button: Any) -> str:
+        """Clicks a button that asks first (data-confirm), answers OK, waits for the next
+        page and checks it; the question asked."""
+        asked: list[str] = []
+
+        def accept(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept()
+
+        self.page.once("dialog", accept)
+        self.submit(button)
+        assert len(asked) == 1, asked
+        return asked[0]
+
     def download(self, link: Any) -> bytes:
         """Clicks a download link; the bytes of the file."""
         with self.page.expect_download() as download:

@@ -47,7 +47,8 @@ def test_an_admin_creates_renames_moves_equips_and_closes_a_unit(
     assert not page.get_by_label("crm", exact=True).is_checked()
     assert page.get_by_label("Limite (€)").first.input_value() == "30"
 
-    admin.submit(page.get_by_role("button", name="Fermer cette unité"))
+    asked = admin.submit_confirmed(page.get_by_role("button", name="Fermer cette unité"))
+    assert asked.startswith("Fermer Store Lens\u202f? "), asked
     assert admin.flash() == "Unité fermée."
     assert page.locator("h1").inner_text() == "Store Lens lens fermée"
 
@@ -108,7 +109,8 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     nina.sign_in("nina.lead@example.com", "sel-de-camargue-42")
     assert nina.page.locator("h1").inner_text() == "File d'attente de Store Nice"
 
-    admin.submit(page.get_by_role("button", name="Deactivate"))
+    asked = admin.submit_confirmed(page.get_by_role("button", name="Deactivate"))
+    assert asked == "Deactivate Nina Lead? Their sessions and tokens stop working at once."
     assert admin.flash() == "Account deactivated."
     assert page.locator("h1").inner_text() == "Nina Lead deactivated"
     nina.page.reload()  # signed out everywhere at once

@@ -651,6 +651,41 @@ def test_deactivation_kills_an_open_session_and_an_api_token_at_once(
         select(ApiToken).where(ApiToken.user_id == user.id))] == [True]
 
 
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "Deactivate Agent Lille? Their sessions and tokens stop working at once."),
+    ("fr", "Désactiver Agent Lille\u202f? Ses sessions et ses jetons cessent de fonctionner "
+           "aussitôt."),
+])
+def test_deactivating_asks_first_naming_the_person(admin: FlaskClient, language: str,
+                                                    message: str):
+    user = find_user_by_email("agent.lille@example.com")
+    admin.set_cookie("lang", language)
+
+    html = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+    assert confirmation_of(html, f"/admin/users/{user.id}/deactivate") == message.replace(
+        "Agent Lille", user.name)
+
+
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "Close Store Lille? Routing stops sending irritants to it at once."),
+    ("fr", "Fermer Store Lille\u202f? L'orientation cesse aussitôt de lui envoyer des "
+           "irritants."),
+])
+def test_closing_a_unit_asks_first_naming_it(admin: FlaskClient, language: str, message: str):
+    admin.set_cookie("lang", language)
+
+    html = admin.get("/admin/units/lille").get_data(as_text=True)
+
+    assert confirmation_of(html, "/admin/units/lille/close") == message
+
+
+def confirmation_of(html: str, action: str) -> str:
+    """The data-confirm message of the button of the form posting to `action`."""
+    form = html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    return unescape(re.findall(r'data-confirm="([^"]*)"', form)[0])
+
+
 def test_an_admin_cannot_deactivate_their_own_account(admin: FlaskClient, db: Any):
     me = find_user_by_email("admin@example.com")
 
