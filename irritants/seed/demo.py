@@ -191,22 +191,59 @@ def _run(dbapi_connection: Any, statement: str) -> None:
 # -- the history ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Product:
+    """A product's name and its gender: the French words around it agree with it."""
+
+    name: str
+    feminine: bool
+
+    def words(self) -> dict[str, str]:
+        """The placeholders of DESCRIPTIONS: the name with its articles and possessives
+        ("l'" and "son" before a vowel, "du" for "de le"), and the agreeing endings."""
+        vowel = self.name[0] in "aeiouéè"  # no product starts with an h
+        feminine, name = self.feminine, self.name
+        return {
+            "product": name,
+            "the_product": f"l'{name}" if vowel else f"la {name}" if feminine else f"le {name}",
+            "of_the_product": (f"de l'{name}" if vowel else f"de la {name}" if feminine
+                               else f"du {name}"),
+            "a_product": f"une {name}" if feminine else f"un {name}",
+            "of_a_product": f"d'une {name}" if feminine else f"d'un {name}",
+            "their_product": f"sa {name}" if feminine and not vowel else f"son {name}",
+            "e": "e" if feminine else "",  # a past participle's agreement: achetée, acheté
+            "faulty": "défectueuse" if feminine else "défectueux",
+        }
+
+
 PRODUCTS = (
-    "lampe de chevet en laiton", "lampadaire arc", "guirlande LED de 10 m",
-    "ampoule connectée E27", "applique murale en verre", "suspension en rotin",
-    "lampe de bureau articulée", "plafonnier LED", "abat-jour en lin", "veilleuse enfant",
-    "projecteur solaire d'extérieur", "lampe baladeuse", "miroir lumineux", "bougie LED",
+    Product("lampe de chevet en laiton", feminine=True),
+    Product("lampadaire arc", feminine=False),
+    Product("guirlande LED de 10 m", feminine=True),
+    Product("ampoule connectée E27", feminine=True),
+    Product("applique murale en verre", feminine=True),
+    Product("suspension en rotin", feminine=True),
+    Product("lampe de bureau articulée", feminine=True),
+    Product("plafonnier LED", feminine=False),
+    Product("abat-jour en lin", feminine=False),
+    Product("veilleuse enfant", feminine=True),
+    Product("projecteur solaire d'extérieur", feminine=False),
+    Product("lampe baladeuse", feminine=True),
+    Product("miroir lumineux", feminine=False),
+    Product("bougie LED", feminine=True),
 )
 PRICES = (14.9, 19.9, 24.9, 34.9, 49.9, 69.0, 89.0, 129.0, 189.0, 249.0, 349.0, 459.0)
 CARRIERS = ("Colissimo", "Chronopost", "DPD", "GLS", "Relais Colis")
 
 # French texts: the space before ":" and inside « » is a no-break one (\u00a0), the narrow
 # \u202f before ";", as in the catalogue, so that no line starts with the punctuation.
+# A product goes in through Product.words(): "{the_product} acheté{e}" reads "La lampe
+# achetée" or "Le miroir acheté" (sentence_of capitalises the start).
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "late-delivery": (
         "Commande {order} annoncée pour le {day}, toujours pas livrée. Le suivi {carrier} "
         "n'a pas bougé depuis {days} jours.",
-        "La cliente attendait sa {product} pour un cadeau d'anniversaire\u00a0: livraison "
+        "La cliente attendait {their_product} pour un cadeau d'anniversaire\u00a0: livraison "
         "{carrier} en retard de {days} jours, aucune information.",
         "Retrait en magasin prévu le {day}\u00a0: le colis de la commande {order} n'est pas "
         "arrivé, le client s'est déplacé pour rien.",
@@ -214,29 +251,29 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "le client demande le remboursement des frais de port.",
     ),
     "damaged-parcel": (
-        "Colis {carrier} reçu écrasé, la {product} est cassée (commande {order}).",
-        "Le carton était ouvert à la livraison, il manque l'abat-jour de la {product}.",
-        "Verre de la {product} brisé à la réception\u202f; le client a des photos du colis.",
+        "Colis {carrier} reçu écrasé, {the_product} est cassé{e} (commande {order}).",
+        "Le carton était ouvert à la livraison, il manque une pièce {of_the_product}.",
+        "{the_product} est arrivé{e} le verre brisé\u202f; le client a des photos du colis.",
     ),
     "faulty-product": (
-        "La {product} achetée il y a {days} jours ne s'allume plus.",
+        "{the_product} acheté{e} il y a {days} jours ne s'allume plus.",
         "{product}\u00a0: l'interrupteur est resté bloqué dès la première utilisation.",
-        "Le client rapporte une {product} qui grésille et chauffe anormalement.",
-        "Deuxième {product} défectueuse du même lot en une semaine pour ce client.",
+        "Le client rapporte {a_product} qui grésille et chauffe anormalement.",
+        "Deuxième {product} {faulty} du même lot en une semaine pour ce client.",
     ),
     "refund-refused": (
-        "Remboursement refusé en caisse pour une {product} rapportée sous {days} jours\u00a0: "
+        "Remboursement refusé en caisse pour {a_product} rapporté{e} sous {days} jours\u00a0: "
         "le client n'a plus son ticket.",
-        "Le client voulait être remboursé de sa {product} et non recevoir un avoir\u202f; refus du "
-        "magasin, il est très mécontent.",
-        "Retour d'une {product} achetée en ligne refusé en magasin\u00a0: «\u00a0pas de "
+        "Le client voulait être remboursé de {their_product} et non recevoir un avoir\u202f; "
+        "refus du magasin, il est très mécontent.",
+        "Retour {of_a_product} acheté{e} en ligne refusé en magasin\u00a0: «\u00a0pas de "
         "terminal de remboursement ici\u00a0».",
         "Produit soldé rapporté\u00a0: remboursement refusé alors que l'étiquette ne mentionnait "
         "aucune restriction.",
     ),
     "billing-error": (
         "Le client a été débité deux fois pour sa commande {order}.",
-        "Prix en rayon de la {product}\u00a0: {price} €, facturé plus cher en caisse.",
+        "Prix en rayon {of_the_product}\u00a0: {price} €, facturé plus cher en caisse.",
         "Promotion «\u00a0-20\u00a0% sur l'éclairage\u00a0» non appliquée sur le ticket.",
         "Frais de livraison facturés alors que la commande {order} dépassait le seuil de "
         "gratuité.",
@@ -254,13 +291,13 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "unwelcoming-service": (
         "Le client s'est senti ignoré au rayon luminaires, personne pour le conseiller.",
-        "Réponse sèche d'un vendeur à une question sur la garantie de la {product}.",
+        "Réponse sèche d'un vendeur à une question sur la garantie {of_the_product}.",
         "Accueil téléphonique du magasin désagréable, on a raccroché au nez de la cliente.",
     ),
     "missing-stock": (
-        "{product} affichée disponible sur le site mais introuvable en magasin.",
-        "Rupture de la {product} depuis {days} jours, le client est venu deux fois.",
-        "Réservation en ligne d'une {product} confirmée puis annulée faute de stock.",
+        "{product} affiché{e} disponible sur le site mais introuvable en magasin.",
+        "Rupture de stock {of_the_product} depuis {days} jours, le client est venu deux fois.",
+        "Réservation en ligne confirmée puis annulée faute de stock pour {a_product}.",
     ),
     "loyalty-points": (
         "Les points de l'achat du {day} ({points} points) n'ont pas été crédités.",
@@ -268,6 +305,15 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "Carte de fidélité non reconnue en caisse, points perdus sur un achat de {price} €.",
     ),
 }
+
+
+def sentence_of(template: str, product: Product, **values: Any) -> str:
+    """A description: the template filled with the product's agreeing words and the values,
+    starting with a capital ("{product} affiché{e}..." reads "Miroir lumineux affiché...")."""
+    text = template.format(**product.words(), **values)
+    return text[:1].upper() + text[1:]
+
+
 COMMENTS = (
     "Client rappelé\u00a0: il attend une réponse sous 48 h.",
     "Photos demandées au client, en attente de réception.",
@@ -500,11 +546,14 @@ class _History:
     def _description(self, category: str, amount: float | None) -> str:
         rng = self.rng
         day = (self.now - timedelta(days=rng.randint(2, 20))).strftime("%d/%m")
-        return rng.choice(DESCRIPTIONS[category]).format(
-            order=f"CMD-{rng.randint(1000000, 9999999)}", product=rng.choice(PRODUCTS),
-            carrier=rng.choice(CARRIERS), days=rng.randint(2, 12), day=day,
-            minutes=rng.choice((20, 25, 30, 40, 45)), price=f"{rng.choice(PRICES):.2f}",
-            amount=f"{amount or 10:.0f}", points=int((amount or 10) * 10),
+        # The draws in their historical order, so that a seed still plays the same demo.
+        template = rng.choice(DESCRIPTIONS[category])
+        order, product = f"CMD-{rng.randint(1000000, 9999999)}", rng.choice(PRODUCTS)
+        return sentence_of(
+            template, product, order=order, carrier=rng.choice(CARRIERS),
+            days=rng.randint(2, 12), day=day, minutes=rng.choice((20, 25, 30, 40, 45)),
+            price=f"{rng.choice(PRICES):.2f}", amount=f"{amount or 10:.0f}",
+            points=int((amount or 10) * 10),
         )
 
     def _channel(self, desk: str, category: str) -> str:

@@ -20,7 +20,16 @@ from irritants.models import (
     Unit,
     User,
 )
-from irritants.seed.demo import DEMO_ORG_FILE, demo_accounts, demo_org_data, load_demo
+from irritants.seed.demo import (
+    DEMO_ORG_FILE,
+    DESCRIPTIONS,
+    PRODUCTS,
+    Product,
+    demo_accounts,
+    demo_org_data,
+    load_demo,
+    sentence_of,
+)
 from irritants.services.org_admin import import_org
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -234,3 +243,49 @@ def test_every_demo_account_signs_in_with_its_printed_password(db, account):
 
 def test_the_demo_file_is_utf8_json():
     assert DEMO_ORG_FILE.read_bytes().decode("utf-8").startswith("{")
+
+
+# Words that agree with a product, by gender: none of the other gender's may touch its name.
+ARTICLES = {True: ("la ", "une ", "sa ", "d'une ", "de la "),
+            False: ("le ", "un ", "du ", "d'un ")}
+FEMININE_ENDINGS = ("ée", "euse")  # achetée, affichée, défectueuse
+MASCULINE_ENDINGS = ("é", "eux")  # acheté, affiché, défectueux
+VALUES = {"order": "CMD-1234567", "carrier": "DPD", "days": 3, "day": "05/12", "minutes": 20,
+          "price": "19.90", "amount": "10", "points": 100}
+
+
+def every_description() -> list[tuple[Product, str]]:
+    return [(product, sentence_of(template, product, **VALUES))
+            for templates in DESCRIPTIONS.values() for template in templates
+            for product in PRODUCTS]
+
+
+@pytest.mark.parametrize(("product", "text"), every_description())
+def test_demo_descriptions_agree_with_the_product_s_gender(product: Product, text: str):
+    name = product.name
+    before = text.split(name)[0].lower() if name in text else ""
+    after = text.split(name, 1)[1].split() if name in text else []
+    next_word = after[0].strip(".,") if after else ""
+
+    assert text[0].isupper() or text[0].isdigit(), text
+    assert not before.endswith(ARTICLES[not product.feminine]), text
+    if product.name[0] not in "aeiouéè":  # "son ampoule" is right
+        assert not before.endswith(("son ", "sa ")[not product.feminine]), text
+    agrees = not next_word.endswith(MASCULINE_ENDINGS if product.feminine
+                                    else FEMININE_ENDINGS)
+    assert agrees, text
+    assert "{" not in text, text
+
+
+def test_a_demo_description_reads_as_french():
+    miroir, ampoule = PRODUCTS[12], PRODUCTS[3]
+    template = "Deuxième {product} {faulty} du même lot en une semaine pour ce client."
+
+    assert sentence_of(template, miroir, **VALUES).startswith("Deuxième miroir lumineux "
+                                                             "défectueux")
+    assert sentence_of("{product} affiché{e} disponible", ampoule, **VALUES) == (
+        "Ampoule connectée E27 affichée disponible")
+    assert sentence_of("Le client voulait être remboursé de {their_product}", ampoule,
+                       **VALUES).endswith("de son ampoule connectée E27")
+    assert sentence_of("Verre {of_the_product} brisé", miroir, **VALUES) == (
+        "Verre du miroir lumineux brisé")
