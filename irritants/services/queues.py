@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, event, false, func, or_, select
@@ -349,26 +350,31 @@ def _gap_phrases(gap: dict[str, Any], labels: _Labels) -> list[str]:
     for key, detail in (gap.get("missing_authorities") or {}).items():
         label = labels.get("authority", key)
         if "limit" in detail:
-            phrases.append(_("the authority for %(authority)s up to %(required)s (its limit is "
-                             "%(limit)s)", authority=label, required=_number(detail["required"]),
-                             limit=_number(detail["limit"])))
+            phrases.append(_("the authority for %(authority)s up to %(required)s € (its limit "
+                             "is %(limit)s €)", authority=label,
+                             required=_amount(detail["required"]),
+                             limit=_amount(detail["limit"])))
         else:
-            phrases.append(_("any authority for %(authority)s (%(required)s needed)",
-                             authority=label, required=_number(detail.get("required", 0))))
+            phrases.append(_("an authority for %(authority)s up to %(required)s € (it holds "
+                             "none)", authority=label,
+                             required=_amount(detail.get("required", 0))))
     phrases += [_("the %(tool)s", tool=labels.get("tool", key))
                 for key in gap.get("missing_tools", ())]
     return phrases
 
 
-def _number(value: Any) -> str:
+def _amount(value: Any) -> str:
+    """An amount of euros in the reader's language, its cents written out when there are
+    any (49,90 / 49.90, not 49,9), none for whole euros."""
     try:
         from flask_babel import format_decimal
 
         from irritants.services.messages import _can_translate
 
         if _can_translate():
-            return str(format_decimal(value))
-    except (TypeError, ValueError):
+            whole = Decimal(str(value)) % 1 == 0
+            return str(format_decimal(value, "#,##0" if whole else "#,##0.00"))
+    except (TypeError, ValueError, ArithmeticError):
         pass
     return str(value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -152,7 +153,8 @@ def test_the_explanation_of_an_unroutable_irritant_says_where_it_went(db, user):
     with force_locale("en"):
         sentences = explain_routing(routed_event(db, irritant.id))
     assert sentences == [
-        "Store Nice lacks any authority for refund (200 needed) and the refund-terminal.",
+        "Store Nice lacks an authority for refund up to 200 € (it holds none) and the "
+        "refund-terminal.",
         "Region South lacks the refund-terminal.",
         "Customer service division lacks it too.",
         "No unit has everything it takes; sent to Head office.",
@@ -164,12 +166,21 @@ def test_the_explanation_spells_out_authorities_and_competencies(db, user):
     with force_locale("en"):
         sentences = explain_routing(routed_event(db, irritant.id))
     assert sentences == [
-        "Store Lille lacks the delivery competency, the authority for gesture up to 500 "
-        "(its limit is 50), and the carrier-portal.",
-        "Region North lacks the authority for gesture up to 500 (its limit is 300) and the "
+        "Store Lille lacks the delivery competency, the authority for gesture up to 500 € "
+        "(its limit is 50 €), and the carrier-portal.",
+        "Region North lacks the authority for gesture up to 500 € (its limit is 300 €) and the "
         "carrier-portal.",
         "Customer service division, 2 steps away, has everything it takes.",
     ]
+
+
+def test_the_explanation_in_french_names_amounts_in_euros_with_their_cents(db, user):
+    irritant = log(user, category="late-delivery", amount=Decimal("1500.5"))
+    with force_locale("fr"):
+        sentences = explain_routing(routed_event(db, irritant.id))
+    assert sentences[0] == (
+        "Il manque à Store Lille la compétence delivery, l'habilitation gesture jusqu'à "
+        "1\u202f500,50\u00a0€ (sa limite est de 50\u00a0€) et l'outil carrier-portal.")
 
 
 def test_the_explanation_at_the_origin_and_after_an_escalation(db, user):
