@@ -46,7 +46,7 @@ from irritants.models import (
 from irritants.routing import Change, ReplayCase, Requirements, replay
 from irritants.services import access, locality_rollup
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
-from irritants.services.messages import _
+from irritants.services.messages import _, number
 from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
 from irritants.services.text_search import contains_any_case
 
@@ -175,8 +175,8 @@ def period_of(since: datetime | date | str | None = None,
     if end <= start:
         raise InvalidInput({"until": [_("The end must be after the start.")]})
     if end - start > timedelta(days=MAX_DAYS):
-        raise InvalidInput({"since": [_("A period may last at most %(days)d days.",
-                                        days=MAX_DAYS)]})
+        raise InvalidInput({"since": [_("A period may last at most %(days)s days.",
+                                        days=number(MAX_DAYS))]})
     return Period(start, end)
 
 

@@ -20,7 +20,7 @@ from irritants.extensions import db
 from irritants.models import AuditEvent, OrgState, Unit, User, utcnow
 from irritants.services import org_edit
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
-from irritants.services.messages import _
+from irritants.services.messages import _, number
 from irritants.services.org_admin import MAX_LIMIT
 from irritants.services.org_version import bump_org_version
 from irritants.services.snapshot import plain_amount
@@ -145,8 +145,8 @@ def _raised_limits(row: Unit, limits: Mapping[str, Any],
     for key, limit in sorted(limits.items()):
         field = f"set_authorities.{key}"
         if limit is not None and not _is_limit(limit):
-            errors[field] = [_("The limit of %(key)s must be a number >= 0 (at most %(max)d), "
-                               "or empty for unlimited.", key=repr(key), max=MAX_LIMIT)]
+            errors[field] = [_("The limit of %(key)s must be a number >= 0 (at most %(max)s), "
+                               "or empty for unlimited.", key=repr(key), max=number(MAX_LIMIT))]
             continue
         plain = None if limit is None else plain_amount(Decimal(str(limit)))
         if key in held:

@@ -36,6 +36,16 @@ def n_(singular: str, plural: str, num: int, **values: Any) -> str:
     return (singular if num == 1 else plural) % values
 
 
+def number(value: int) -> str:
+    """A whole number for a message, grouped as the reader's language writes it (10 000 in
+    French, 10,000 in English); plain outside a request."""
+    if _can_translate():
+        from flask_babel import format_decimal
+
+        return str(format_decimal(value))
+    return str(value)
+
+
 def current_language() -> str:
     """'en' or 'fr': the language messages are being rendered in."""
     if not _can_translate():

@@ -43,7 +43,7 @@ from irritants.models import (
     utcnow,
 )
 from irritants.services.errors import InvalidInput, NotFound
-from irritants.services.messages import _
+from irritants.services.messages import _, number
 from irritants.services.org_admin import (
     DEFAULT_ROOT_CAUSES,
     KEY_PATTERN,
@@ -360,8 +360,8 @@ def set_unit_capabilities(unit_key: str, *, competencies: Iterable[str], tools: 
             limits[authority] = None
         elif not _is_number(limit) or limit < 0 or limit > MAX_LIMIT:
             errors.setdefault(f"authorities.{authority}", []).append(
-                _("The limit of %(key)s must be a number >= 0 (at most %(max)d), or empty "
-                  "for unlimited.", key=repr(authority), max=MAX_LIMIT))
+                _("The limit of %(key)s must be a number >= 0 (at most %(max)s), or empty "
+                  "for unlimited.", key=repr(authority), max=number(MAX_LIMIT)))
         else:
             limits[authority] = _plain_limit(limit)
     _raise_if(errors)
@@ -601,8 +601,8 @@ def _sla_hours(raw: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str
             continue
         elif not _is_number(value) or not 0 < value <= MAX_SLA_HOURS:
             errors.setdefault(f"sla_hours.{severity}", []).append(
-                _("Hours must be a number > 0 (at most %(max)d), or empty for the default.",
-                  max=MAX_SLA_HOURS))
+                _("Hours must be a number > 0 (at most %(max)s), or empty for the default.",
+                  max=number(MAX_SLA_HOURS)))
         else:
             hours[severity] = _plain_limit(value)
     return {severity: hours[severity] for severity in SEVERITIES if severity in hours}

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from irritants.services.errors import InvalidInput
-from irritants.services.messages import _
+from irritants.services.messages import _, number
 
 MAX_AMOUNT = Decimal("1000000000000")  # Numeric(14, 2)
 CENT = Decimal("0.01")
@@ -46,7 +46,7 @@ def check_text(
         return None
     if len(value) > max_length:
         errors.add(
-            field, _("Must be at most %(max)d characters long.", max=max_length)
+            field, _("Must be at most %(max)s characters long.", max=number(max_length))
         )
         return None
     return value.strip()
@@ -71,7 +71,7 @@ def check_amount(value: Any, field: str, errors: FieldErrors) -> Decimal | None:
         errors.add(field, _("Must be zero or more."))
         return None
     if amount >= MAX_AMOUNT:
-        errors.add(field, _("Must be less than %(max)s.", max="1000000000000"))
+        errors.add(field, _("Must be less than %(max)s.", max=number(int(MAX_AMOUNT))))
         return None
     if amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
         errors.add(field, _("Must have at most two decimals."))

@@ -366,7 +366,7 @@ def test_the_sla_hours_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
      "Unknown competency 'delivry': choose one of the organisation's competencies, or add "
      "it to the vocabulary first."),
     ({"sla_high": "0"}, "sla_high",
-     "Hours must be a number > 0 (at most 87600), or empty for the default."),
+     "Hours must be a number > 0 (at most 87,600), or empty for the default."),
     ({"root_causes": "just one field"}, "root_causes",
      "Line 1: write key | French label | English label."),
     ({"key": "late-delivery"}, "key", "A category with the key 'late-delivery' already exists."),

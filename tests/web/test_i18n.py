@@ -124,3 +124,23 @@ def test_templates_have_the_filters(app: Flask) -> None:
             when=datetime(2026, 3, 14, 13, 5, tzinfo=UTC),
         )
     assert html == "14/03/2026 14:05 · 1\u202f234,5"
+
+
+def test_a_length_limit_is_written_as_the_reader_writes_numbers(app) -> None:
+    from flask_babel import force_locale
+    from wtforms import Form, StringField
+
+    from irritants.web.validators import AtMostCharacters
+
+    class Description(Form):
+        text = StringField(validators=[AtMostCharacters(10_000)])
+
+    with app.test_request_context():
+        for locale, message in (("fr", "10\u202f000 caractères au plus."),
+                                ("en", "At most 10,000 characters.")):
+            with force_locale(locale):
+                form = Description(data={"text": "x" * 10_001})
+                assert not form.validate()
+                assert form.text.errors == [message]
+        assert Description(data={"text": "x" * 10_000}).validate()
+        assert 'maxlength="10000"' in str(Description().text())

@@ -131,7 +131,7 @@ def test_the_form_offers_medium_severity_the_agents_unit_and_the_most_used_categ
     ("change", "field", "message"),
     [
         ({"description": ""}, "description", "Describe what happened."),
-        ({"description": "x" * 10_001}, "description", "At most 10000 characters."),
+        ({"description": "x" * 10_001}, "description", "At most 10,000 characters."),
         ({"category": ""}, "category", "Choose a category."),
         ({"category": "no-such-thing"}, "category", "Not a valid choice."),
         ({"severity": "urgent"}, "severity", "Not a valid choice."),

@@ -7,10 +7,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from irritants.web.admin.forms import LocalDecimalField
 from irritants.web.unit_select import UnitSelectField
+from irritants.web.validators import AtMostCharacters
 
 SEVERITY_CHOICES = [
     SelectChoice("low", _l("Low")),
@@ -50,7 +51,7 @@ class IntakeForm(FlaskForm):
         _l("What happened?"),
         validators=[
             DataRequired(_l("Describe what happened.")),
-            Length(max=DESCRIPTION_MAX, message=_l("At most %(max)d characters.")),
+            AtMostCharacters(DESCRIPTION_MAX),
         ],
     )
     amount = LocalDecimalField(
@@ -63,7 +64,7 @@ class IntakeForm(FlaskForm):
     )
     customer_ref = StringField(
         _l("Customer reference"),
-        validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
+        validators=[Optional(), AtMostCharacters(100)],
     )
     channel = SelectField(_l("Channel"), choices=CHANNEL_CHOICES, default="")
     origin_unit = UnitSelectField(_l("Where it happened"), choices=[])
@@ -75,5 +76,5 @@ class OccurrenceForm(FlaskForm):
 
     customer_ref = StringField(
         _l("Customer reference"),
-        validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
+        validators=[Optional(), AtMostCharacters(100)],
     )

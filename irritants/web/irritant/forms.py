@@ -6,18 +6,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from irritants.web.admin.forms import LocalDecimalField
 from irritants.web.unit_select import UnitSelectField
+from irritants.web.validators import AtMostCharacters
 
 TEXT_MAX = 10_000
 OTHER_ROOT_CAUSE = "other"
 
 
-def _length() -> Length:
-    return Length(max=TEXT_MAX, message=_l("At most %(max)d characters."))
+def _length() -> AtMostCharacters:
+    return AtMostCharacters(TEXT_MAX)
 
 
 class MultiCheckboxField(SelectMultipleField):
