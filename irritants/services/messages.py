@@ -46,6 +46,20 @@ def number(value: int) -> str:
     return str(value)
 
 
+def amount(value: Any) -> str:
+    """An amount of euros for a message or a page: grouped as the reader's language writes
+    it, its cents written out when there are any (49,90 / 49.90, not 49,9), none for whole
+    euros (80); plain outside a request."""
+    if _can_translate():
+        from decimal import Decimal
+
+        from flask_babel import format_decimal
+
+        whole = Decimal(str(value)) % 1 == 0
+        return str(format_decimal(value, "#,##0" if whole else "#,##0.00"))
+    return str(value)
+
+
 def current_language() -> str:
     """'en' or 'fr': the language messages are being rendered in."""
     if not _can_translate():

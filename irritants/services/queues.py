@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, event, false, func, or_, select
@@ -26,7 +25,7 @@ from irritants.models import (
 )
 from irritants.services import access, tally
 from irritants.services.errors import NotAllowed, NotFound
-from irritants.services.messages import _, current_language, n_
+from irritants.services.messages import _, amount, current_language, n_
 from irritants.services.snapshot import cached_org
 from irritants.services.validation import FieldErrors, valid_id
 
@@ -352,31 +351,15 @@ def _gap_phrases(gap: dict[str, Any], labels: _Labels) -> list[str]:
         if "limit" in detail:
             phrases.append(_("the authority for %(authority)s up to %(required)s € (its limit "
                              "is %(limit)s €)", authority=label,
-                             required=_amount(detail["required"]),
-                             limit=_amount(detail["limit"])))
+                             required=amount(detail["required"]),
+                             limit=amount(detail["limit"])))
         else:
             phrases.append(_("an authority for %(authority)s up to %(required)s € (it holds "
                              "none)", authority=label,
-                             required=_amount(detail.get("required", 0))))
+                             required=amount(detail.get("required", 0))))
     phrases += [_("the %(tool)s", tool=labels.get("tool", key))
                 for key in gap.get("missing_tools", ())]
     return phrases
-
-
-def _amount(value: Any) -> str:
-    """An amount of euros in the reader's language, its cents written out when there are
-    any (49,90 / 49.90, not 49,9), none for whole euros."""
-    try:
-        from flask_babel import format_decimal
-
-        from irritants.services.messages import _can_translate
-
-        if _can_translate():
-            whole = Decimal(str(value)) % 1 == 0
-            return str(format_decimal(value, "#,##0" if whole else "#,##0.00"))
-    except (TypeError, ValueError, ArithmeticError):
-        pass
-    return str(value)
 
 
 class _Names:

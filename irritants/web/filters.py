@@ -22,6 +22,8 @@ from babel import dates as babel_dates
 from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
+from irritants.services.messages import amount
+
 # The default format: a medium date and a short time, "5 déc. 2026, 16:53". The people
 # reading due times and timelines plan in minutes; Babel's "medium" adds the seconds, noise
 # to them. The full timestamp stays in <time datetime="..."> (ISO) and in format "medium".
@@ -98,10 +100,7 @@ def number_filter(value: int | float | Decimal | None) -> str:
 def money_filter(value: int | float | Decimal | None) -> str:
     """An amount of euros in the visitor's language: cents written out when there are any
     (49,90, not 49,9), none for whole euros."""
-    if value is None:
-        return ""
-    whole = Decimal(str(value)) % 1 == 0
-    return format_decimal(value, "#,##0" if whole else "#,##0.00")
+    return "" if value is None else amount(value)
 
 
 def init_app(app: Flask) -> None:

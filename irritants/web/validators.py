@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_decimal, gettext
+from flask_babel import gettext
 from wtforms.validators import Length, ValidationError
+
+from irritants.services.messages import number
 
 
 class AtMostCharacters(Length):
@@ -19,4 +21,4 @@ class AtMostCharacters(Length):
     def __call__(self, form: Any, field: Any) -> None:
         if len(field.data or "") > self.max:
             raise ValidationError(gettext("At most %(max)s characters.",
-                                          max=format_decimal(self.max)))
+                                          max=number(self.max)))
