@@ -380,6 +380,20 @@ def test_the_gaps_summary_spaces_its_colon_in_french(
     assert "carrier-portal (tool): lacked 6 times, by 2 teams" in english_
 
 
+def test_the_ledger_names_the_amounts_of_an_authority_in_euros(
+        history: dict[str, int], app: Flask, login_as: Callable[..., FlaskClient]) -> None:
+    french = login_as("director")
+    french.set_cookie("lang", "fr")
+    english_ = english(login_as("director", app.test_client()))
+
+    def authority_lines(client: FlaskClient) -> str:
+        return page_text(client.get(f"/insights/gaps?{PERIOD}&kind=authority&unit=lille")
+                         .get_data(as_text=True))
+
+    assert "demandé jusqu'à 500\u00a0€ limite actuelle\u00a0: 50\u00a0€" in authority_lines(french)
+    assert "asked up to 500 € limit today: 50 €" in authority_lines(english_)
+
+
 def gaps_summary(client: FlaskClient, language: str) -> str:
     """The visible text of the "lacked most" list of the gap ledger page."""
     client.set_cookie("lang", language)
