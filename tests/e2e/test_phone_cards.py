@@ -24,6 +24,7 @@ CARDS = """(table) => {
     row: getComputedStyle(row).display,
     header: getComputedStyle(table.querySelector('thead')).display,
     captions: cells.map((td) => getComputedStyle(td, '::before').content),
+    captionsWrap: cells.map((td) => getComputedStyle(td, '::before').whiteSpace),
     outside: [...row.querySelectorAll('th, td, td *')].filter(
       (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5).map(
       (el) => el.outerHTML.slice(0, 80)),
@@ -69,6 +70,8 @@ def test_on_a_phone_the_gap_ledger_and_the_hr_tables_are_cards_in_french(
 
     assert cards["captions"][:5] == ['"Manquant"', '"Fois"', '"Période précédente"',
                                      '"Tendance"', '"Montants demandés et limite détenue"']
+    # A long caption wraps within its column, even over a figure kept on one line.
+    assert set(cards["captionsWrap"]) == {"normal"}
     assert (cards["row"], cards["header"], cards["frameScrolls"]) == ("block", "none", False)
     assert cards["outside"] == []
     for path in ("/insights/hr", "/insights/irritants"):
