@@ -899,6 +899,8 @@ def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit:
 
 @dataclass(frozen=True)
 class _LineDetails:
+    """A ledger line's count in the previous period and its amounts in this one."""
+
     previous: int = 0
     max_required: Any = None
     limit_recorded: Any = None
@@ -908,7 +910,7 @@ def _line_details(period: Period, lines: list[tuple[str, str, str]]
                   ) -> dict[tuple[str, str, str], _LineDetails]:
     """For these (unit, kind, item) lines only (a page of the ledger): the previous
     period's count, and the highest amount asked and limit held in the period. One
-    query over the gap items of their units in both periods (ix_gap_item_unit_at)."""
+    query over those lines' gap items in both periods (ix_gap_item_line_at)."""
     if not lines:
         return {}
     before = period.previous
@@ -1158,7 +1160,7 @@ def _windows(rows: list[tuple[Any, ...]], columns: list[tuple[str, Any]]) -> Any
 
 def _gaps_either_side(grants: list[_Grant]) -> dict[tuple[int, bool], int]:
     """(grant id, after?) -> the unit's gap items for the granted items in that window;
-    one statement for every grant (ix_gap_item_unit_at)."""
+    one statement for every grant (ix_gap_item_line_at)."""
     rows = [(grant.id, grant.unit, kind, key, grant.at - grant.window, grant.at,
              grant.at + grant.window)
             for grant in grants if grant.window for kind, key in grant.items]
