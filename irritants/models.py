@@ -393,7 +393,10 @@ class GapRollup(db.Model):
     a minute (services/gap_rollup.py). Empty on SQLite, which counts the gap items."""
 
     __tablename__ = "gap_rollup"
-    __table_args__ = (sa.Index("ix_gap_rollup_month_kind", "month", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_gap_rollup_month_kind", "month", "kind"),
+        sa.Index("ix_gap_rollup_pending", "month", postgresql_where=sa.text("NOT folded")),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                                     primary_key=True)
     month: Mapped[date] = mapped_column(sa.Date)
@@ -403,7 +406,25 @@ class GapRollup(db.Model):
     n: Mapped[int] = mapped_column()
     max_required: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     max_limit: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    # Folded rows are counted in gap_line too; the rows appended since the last fold are not.
+    folded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
+
+class GapLine(db.Model):
+    """A (unit, kind, item) line's folded gap_rollup rows as running totals by month:
+    `cum[i]` (from 1) counts its gap items from month `start` to month start + i - 1
+    (months numbered year * 12 + month - 1, UTC). The count of any run of whole months is
+    then two subscripts of one row, with no grouping: the ledger ranks every line of a
+    period from one row each. Rewritten for the lines a fold touched
+    (services/gap_rollup.py); empty on SQLite, which counts the gap items."""
+
+    __tablename__ = "gap_line"
+    unit_key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    item_key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    start: Mapped[int] = mapped_column()
+    cum: Mapped[list[int]] = mapped_column(
+        postgresql.ARRAY(sa.Integer()).with_variant(sa.JSON(), "sqlite"))
 
 
 class GapItemRollup(db.Model):

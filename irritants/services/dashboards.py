@@ -5,8 +5,8 @@ most one per unit or per week), never the irritants themselves. Long tables come
 page at a time.
 
 On PostgreSQL, locality reads locality_rollup (services/locality_rollup.py: per day and
-unit, each unit's subtree) and the gap figures read gap_rollup for the whole months of
-a period (services/gap_rollup.py), both kept by triggers; the root causes and the
+unit, each unit's subtree) and the gap figures read gap_line, each line's running
+totals by month (services/gap_rollup.py), both kept by triggers; the root causes and the
 irritants behind a figure are index-only scans of ix_irritant_created, which carries
 their columns. SQLite counts the rows themselves: same results. bench/dashboards.py
 measures them at 1,000,000 irritants.
@@ -35,6 +35,7 @@ from irritants.models import (
     Category,
     GapItem,
     GapItemRollup,
+    GapLine,
     GapRollup,
     Irritant,
     LocalityRollup,
@@ -793,44 +794,85 @@ def _gap_conditions(period: Period, keys: list[str] | None, kind: str | None,
             *_line_conditions(GapItem, keys, kind, unit)]
 
 
-def _gap_lines(period: Period, keys: list[str] | None, kind: str | None,
-               unit: str | None, items: list[tuple[str, str]] | None = None) -> Any:
-    """The gap items of the period as rows (unit_key, kind, item_key, n, required, limit).
+def _line_counts(period: Period, keys: list[str] | None, kind: str | None,
+                 unit: str | None, items: list[tuple[str, str]] | None = None) -> Any:
+    """Every (unit_key, kind, item_key) line lacked in the period, once, with its count n
+    (> 0), as a subquery.
 
-    On PostgreSQL the whole months inside the period come from gap_rollup (one row per
-    month and line, n its count, required and limit the highest), the days at either
-    end from the gap items themselves (n = 1); elsewhere all from the gap items.
-    Group them and sum n: the counts are those of the gap items."""
-    columns = (GapItem.unit_key.label("unit_key"), GapItem.kind.label("kind"),
-               GapItem.item_key.label("item_key"), sa.literal(1, sa.Integer).label("n"),
-               GapItem.required.label("required"), GapItem.limit.label("limit"))
-    months = _whole_months(period) if _dialect() == "postgresql" else None
-    if months is None:
-        return select(*columns).where(GapItem.at >= period.since, GapItem.at < period.until,
-                                      *_line_conditions(GapItem, keys, kind, unit, items)
-                                      ).subquery()
-    first, last = months
-    rolled = select(GapRollup.unit_key.label("unit_key"), GapRollup.kind.label("kind"),
-                    GapRollup.item_key.label("item_key"), GapRollup.n.label("n"),
-                    GapRollup.max_required.label("required"),
-                    GapRollup.max_limit.label("limit")).where(
-        GapRollup.month >= first.date(), GapRollup.month < last.date(),
+    On PostgreSQL, when the period is close to a run of whole UTC months (_month_span),
+    a line's count over those months is two subscripts of its gap_line row (no grouping
+    of the lines: a quarter holds 80,000 of them), plus the gap_rollup rows appended
+    since the last fold, plus or minus the gap items of the hours between the period's
+    ends and the months'. Otherwise, and on SQLite, a count of the gap items."""
+    span = _month_span(period) if _dialect() == "postgresql" else None
+    if span is None:
+        return (select(GapItem.unit_key, GapItem.kind, GapItem.item_key,
+                       func.count().label("n"))
+                .where(GapItem.at >= period.since, GapItem.at < period.until,
+                       *_line_conditions(GapItem, keys, kind, unit, items))
+                .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key).subquery())
+    first, last, corrections = span
+    # OFFSET 0 keeps the subquery apart, so that each row's count is worked out once.
+    counted = (select(GapLine.unit_key, GapLine.kind, GapLine.item_key,
+                      (_count_before(last) - _count_before(first)).label("n"))
+               .where(*_line_conditions(GapLine, keys, kind, unit, items)).offset(0).subquery())
+    folded = select(counted).where(counted.c.n > 0).subquery("folded")
+    pending = select(GapRollup.unit_key, GapRollup.kind, GapRollup.item_key,
+                     GapRollup.n).where(
+        ~GapRollup.folded, GapRollup.month >= first.date(), GapRollup.month < last.date(),
         *_line_conditions(GapRollup, keys, kind, unit, items))
-    edges = select(*columns).where(
-        sa.or_(sa.and_(GapItem.at >= period.since, GapItem.at < first),
-               sa.and_(GapItem.at >= last, GapItem.at < period.until)),
+    hours = [select(GapItem.unit_key, GapItem.kind, GapItem.item_key,
+                    sa.literal(sign, sa.Integer).label("n")).where(
+        GapItem.at >= since, GapItem.at < until,
         *_line_conditions(GapItem, keys, kind, unit, items))
-    return sa.union_all(rolled, edges).subquery()
+        for since, until, sign in corrections]
+    changes = sa.union_all(pending, *hours).subquery()
+    extra = (select(changes.c.unit_key, changes.c.kind, changes.c.item_key,
+                    func.sum(changes.c.n).label("n"))
+             .group_by(changes.c.unit_key, changes.c.kind, changes.c.item_key)
+             .subquery("extra"))
+    count = func.coalesce(folded.c.n, 0) + func.coalesce(extra.c.n, 0)
+    joined = folded.join(extra, sa.and_(folded.c.unit_key == extra.c.unit_key,
+                                        folded.c.kind == extra.c.kind,
+                                        folded.c.item_key == extra.c.item_key), full=True)
+    return (select(func.coalesce(folded.c.unit_key, extra.c.unit_key).label("unit_key"),
+                   func.coalesce(folded.c.kind, extra.c.kind).label("kind"),
+                   func.coalesce(folded.c.item_key, extra.c.item_key).label("item_key"),
+                   count.label("n"))
+            .select_from(joined).where(count > 0).subquery())
 
 
-def _whole_months(period: Period) -> tuple[datetime, datetime] | None:
-    """[first, last): the UTC months wholly inside the period, None when there is none."""
-    since, until = period.since, period.until
-    first = datetime(since.year, since.month, 1, tzinfo=UTC)
-    if first < since:
-        first = datetime(since.year + since.month // 12, since.month % 12 + 1, 1, tzinfo=UTC)
-    last = datetime(until.year, until.month, 1, tzinfo=UTC)
-    return (first, last) if first < last else None
+def _count_before(month: datetime) -> Any:
+    """A gap_line's count of the months before `month` (a month start): 0 before its
+    first month, its last running total after its last."""
+    index = month.year * 12 + month.month - 1
+    return sa.case((GapLine.start >= index, 0), else_=GapLine.cum[
+        func.least(index - GapLine.start, func.cardinality(GapLine.cum))])
+
+
+def _month_span(period: Period
+                ) -> tuple[datetime, datetime, list[tuple[datetime, datetime, int]]] | None:
+    """The run of whole UTC months [first, last) nearest the period, and the corrections
+    that make its count the period's: (since, until, +1) for hours of the period outside
+    it, (since, until, -1) for hours inside it outside the period. None when the period
+    rounds to no whole month (a count of its gap items then)."""
+    since, until = period.since.astimezone(UTC), period.until.astimezone(UTC)
+    first, last = _nearest_month_start(since), _nearest_month_start(until)
+    if first >= last:
+        return None
+    corrections = []
+    if first != since:
+        corrections.append((since, first, 1) if since < first else (first, since, -1))
+    if last != until:
+        corrections.append((last, until, 1) if last < until else (until, last, -1))
+    return first, last, corrections
+
+
+def _nearest_month_start(moment: datetime) -> datetime:
+    """The UTC month start nearest `moment` (the earlier one when halfway)."""
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+    return start if moment - start <= end - moment else end
 
 
 def _line_conditions(model: Any, keys: list[str] | None, kind: str | None,
@@ -869,32 +911,28 @@ def gap_ledger(*, actor: User, period: Period, subtree: str | None = None,
     keys = _unit_keys(org, subtree)
     if unit and (unit not in org.snapshot or (keys is not None and unit not in keys)):
         return Table([], page, per_page, 0)
-    lines = _gap_lines(period, keys, kind, unit)
-    count = func.sum(lines.c.n).label("count")
-    # One aggregation of the period, counts only (the amounts of the page's lines are read
-    # afterwards: numeric maxima over every line cost a third of the aggregation); the
-    # window counts the groups before LIMIT.
+    lines = _line_counts(period, keys, kind, unit)
+    # Counts only (the amounts of the page's lines are read afterwards: numeric maxima over
+    # every line would cost more than the counts); the window counts the lines before LIMIT.
     query = (
         select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
-               lines.c.item_key.label("key"), count, func.count().over().label("total"))
-        .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key)
-        .order_by(count.desc(), lines.c.unit_key, lines.c.kind, lines.c.item_key)
+               lines.c.item_key.label("key"), lines.c.n.label("count"),
+               func.count().over().label("total"))
+        .order_by(lines.c.n.desc(), lines.c.unit_key, lines.c.kind, lines.c.item_key)
         .offset((page - 1) * per_page).limit(per_page)
     )
     found = db.session.execute(query).all()
-    total = int(found[0].total) if found else _group_count(period, keys, kind, unit, page)
+    total = int(found[0].total) if found else _line_total(period, keys, kind, unit, page)
     return Table(_ledger_rows(found, period, org), page, per_page, total)
 
 
-def _group_count(period: Period, keys: list[str] | None, kind: str | None, unit: str | None,
-                 page: int) -> int:
+def _line_total(period: Period, keys: list[str] | None, kind: str | None, unit: str | None,
+                page: int) -> int:
     """The number of ledger lines, for a page past the end (the window saw no row)."""
     if page == 1:
         return 0
-    lines = _gap_lines(period, keys, kind, unit)
-    grouped = (select(lines.c.unit_key)
-               .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key).subquery())
-    return db.session.scalar(select(func.count()).select_from(grouped)) or 0
+    lines = _line_counts(period, keys, kind, unit)
+    return db.session.scalar(select(func.count()).select_from(lines)) or 0
 
 
 @dataclass(frozen=True)
@@ -970,14 +1008,12 @@ def gap_items_summary(*, actor: User, period: Period, subtree: str | None = None
     org = cached_org()
     subtree = readable_subtree(actor, subtree)
     keys = _unit_keys(org, subtree)
-    # Per (item, unit) first, then per item: no COUNT(DISTINCT), one pass over the period.
-    lines = _gap_lines(period, keys, None, None)
-    per_unit = (select(lines.c.kind, lines.c.item_key, func.sum(lines.c.n).label("count"))
-                .group_by(lines.c.kind, lines.c.item_key, lines.c.unit_key).subquery())
-    total = func.sum(per_unit.c.count).label("total")
-    query = (select(per_unit.c.kind, per_unit.c.item_key, total, func.count().label("units"))
-             .group_by(per_unit.c.kind, per_unit.c.item_key)
-             .order_by(total.desc(), per_unit.c.item_key, per_unit.c.kind).limit(limit))
+    # One row per (unit, item) line: its units are its lines.
+    lines = _line_counts(period, keys, None, None)
+    total = func.sum(lines.c.n).label("total")
+    query = (select(lines.c.kind, lines.c.item_key, total, func.count().label("units"))
+             .group_by(lines.c.kind, lines.c.item_key)
+             .order_by(total.desc(), lines.c.item_key, lines.c.kind).limit(limit))
     return _summary_rows(db.session.execute(query).all(), period, keys)
 
 
@@ -995,12 +1031,12 @@ def _item_counts(period: Period, keys: list[str] | None, items: list[tuple[str, 
     """How often each of these (kind, item) was lacked in the period, in the units `keys`
     (None: all). For the whole organisation on PostgreSQL, the whole UTC days come from
     gap_item_rollup (a few rows a day) and the hours at either end from the gap items;
-    otherwise from the units' lines (_gap_lines)."""
+    otherwise from the units' lines (_line_counts)."""
     if not items:
         return {}
     first, last = _next_midnight(period.since), _midnight_before(period.until)
     if keys is not None or _dialect() != "postgresql" or first >= last:
-        lines: Any = _gap_lines(period, keys, None, None, items=items)
+        lines: Any = _line_counts(period, keys, None, None, items=items)
     else:
         rolled = select(GapItemRollup.kind, GapItemRollup.item_key.label("item_key"),
                         GapItemRollup.n.label("n")).where(
@@ -1035,7 +1071,7 @@ def gap_ledger_with_summary(*, actor: User, period: Period, subtree: str | None 
     org = cached_org()
     subtree = readable_subtree(actor, subtree)
     keys = _unit_keys(org, subtree)
-    rows = db.session.execute(_ledger_and_items(_gap_lines(period, keys, None, None),
+    rows = db.session.execute(_ledger_and_items(_line_counts(period, keys, None, None),
                                                 page, per_page)).all()
     found = sorted((row for row in rows if row.part == "line"), key=lambda row: row.position)
     items = sorted((row for row in rows if row.part == "item"), key=lambda row: row.position)
@@ -1055,13 +1091,12 @@ class _SummaryRow:
 
 
 def _ledger_and_items(lines: Any, page: int, per_page: int) -> Any:
-    """One statement: the lines grouped once (counts only), then two parts (column
-    `part`): "line" rows of the ledger's page, and "item" rows: every item with its
-    count and the number of units (lines) that lacked it, whose sum is the number of
-    lines."""
+    """One statement of two parts (column `part`) over the period's lines (_line_counts):
+    "line" rows of the ledger's page, and "item" rows: every item with its count and the
+    number of units (lines) that lacked it, whose sum is the number of lines."""
     grouped = (select(lines.c.unit_key.label("unit"), lines.c.kind.label("kind"),
-                      lines.c.item_key.label("key"), func.sum(lines.c.n).label("count"))
-               .group_by(lines.c.unit_key, lines.c.kind, lines.c.item_key).cte("ledger_lines"))
+                      lines.c.item_key.label("key"), lines.c.n.label("count"))
+               .cte("ledger_lines"))
     # The page in the database's order (its collation breaks ties): `position`, numbered
     # over its few rows once LIMIT has kept them (not over every line: a full sort).
     ledger_page = (select(sa.literal("line").label("part"), grouped.c.unit, grouped.c.kind,
@@ -1242,10 +1277,9 @@ def hr_view(*, actor: User, period: Period, subtree: str | None = None,
 
 def _training_plan(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
                    per_page: int) -> Table:
-    lines = _gap_lines(period, keys, "competency", None)
-    grouped = (select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
-                      func.sum(lines.c.n).label("count"))
-               .group_by(lines.c.unit_key, lines.c.item_key).subquery())
+    lines = _line_counts(period, keys, "competency", None)
+    grouped = select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
+                     lines.c.n.label("count")).subquery()
     found, total = _paged(grouped, page, per_page)
     rows = []
     for unit, key, count, _total in found:
@@ -1258,12 +1292,11 @@ def _training_plan(org: CachedOrg, period: Period, keys: list[str] | None, page:
 
 def _delegation(org: CachedOrg, period: Period, keys: list[str] | None, page: int,
                 per_page: int) -> Table:
-    lines = _gap_lines(period, keys, "authority", None)
-    grouped = (select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
-                      func.sum(lines.c.n).label("count"),
-                      func.max(lines.c.required).label("max_required"))
-               .group_by(lines.c.unit_key, lines.c.item_key).subquery())
+    lines = _line_counts(period, keys, "authority", None)
+    grouped = select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
+                     lines.c.n.label("count")).subquery()
     found, total = _paged(grouped, page, per_page)
+    details = _line_details(period, [(row.unit, "authority", row.key) for row in found])
     percentiles = _percentiles(period, [(row.unit, row.key) for row in found])
     rows = []
     for row in found:
@@ -1273,7 +1306,8 @@ def _delegation(org: CachedOrg, period: Period, keys: list[str] | None, page: in
         change = Change(row.unit, set_authorities={row.key: p95})
         replayed, kept = _kept_local(org, period, row.unit, "authority", row.key, change)
         rows.append({"unit": row.unit, "key": row.key, "count": int(row.count),
-                     "limit_held": held, "max_required": _number(row.max_required),
+                     "limit_held": held, "max_required": _number(details.get(
+                         (row.unit, "authority", row.key), _LineDetails()).max_required),
                      "p80": p80, "p95": p95, "irritants": replayed,
                      "kept_local_p95": kept})
     return Table(rows, page, per_page, total)

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from irritants.extensions import db as _db
-from irritants.models import GapItem, LocalityRollup
+from irritants.models import GapItem, GapLine, GapRollup, LocalityRollup
 from irritants.services import dashboards, folding, gap_rollup, locality_rollup
 from irritants.services.dashboards import Period
 from irritants.services.escalation import escalate_irritant, reassign_irritant, sweep_overdue
@@ -202,6 +202,10 @@ def test_folding_keeps_every_figure_in_far_fewer_rows(db, user, monkeypatch):
     assert rollup_rows() == keys  # one row per (day, unit), none pending
     assert not _db.session.scalar(sa.select(sa.func.count()).where(LocalityRollup.pending))
     assert gap_rollup.fold() > 0
+    assert not _db.session.scalar(sa.select(sa.func.count()).where(~GapRollup.folded))
+    lines = sa.select(GapItem.unit_key, GapItem.kind, GapItem.item_key).distinct().subquery()
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(GapLine)) == (
+        _db.session.scalar(sa.select(sa.func.count()).select_from(lines)))  # one row a line
     assert_rollup_agrees(director)
     assert_gap_rollup_agrees(director)
     assert locality_rollup.fold() == gap_rollup.fold() == 0  # already folded
