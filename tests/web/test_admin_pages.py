@@ -383,6 +383,25 @@ def test_a_bad_category_is_re_rendered_and_nothing_is_written(admin: FlaskClient
     assert (count(db, Category), current_org_version()) == (categories, version)
 
 
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "At most 20,000 characters."),
+    ("fr", "20\u202f000 caractères au plus."),
+])
+def test_too_long_root_causes_are_refused_in_the_admin_s_language(
+        admin: FlaskClient, db: Any, language: str, message: str):
+    # The app's own message, the number written as the admin writes numbers (WTForms' own
+    # Length said "Field cannot be longer than 20000 characters.").
+    categories = count(db, Category)
+    admin.set_cookie("lang", language)
+
+    response = admin.post("/admin/categories/new",
+                          data={**CATEGORY_FORM, "root_causes": "x" * 20_001})
+
+    assert response.status_code == 422
+    assert field_errors(response, "root_causes") == [message]
+    assert count(db, Category) == categories
+
+
 def test_deactivating_a_category_from_its_page(admin: FlaskClient, db: Any):
     page = admin.get("/admin/categories/late-delivery").get_data(as_text=True)
     assert re.search(r'<input checked[^>]*value="carrier-portal"', page)
