@@ -205,6 +205,19 @@ def test_a_bad_new_unit_is_re_rendered_with_errors_beside_the_fields(admin: Flas
     assert (count(db, Unit), current_org_version()) == (units, version)
 
 
+def test_an_empty_required_field_says_it_as_the_rest_of_the_app(admin: FlaskClient, db: Any):
+    # WTForms' own message is « Ce champ est requis. »; the services say « obligatoire ».
+    units = count(db, Unit)
+    admin.set_cookie("lang", "fr")
+
+    response = admin.post("/admin/units/new", data={"key": "", "name": "", "parent": "north"})
+
+    assert response.status_code == 422
+    assert (field_errors(response, "key"), field_errors(response, "name")) == (
+        ["Ce champ est obligatoire."], ["Ce champ est obligatoire."])
+    assert count(db, Unit) == units
+
+
 def test_moving_a_unit_under_its_descendant_is_refused_naming_the_keys(admin: FlaskClient,
                                                                       db: Any):
     version = current_org_version()

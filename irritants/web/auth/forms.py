@@ -8,7 +8,7 @@ from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import AnyOf, EqualTo, InputRequired
 
 from irritants.services.accounts import LOCALES, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from irritants.web.validators import AtMostCharacters
+from irritants.web.validators import AtMostCharacters, Required
 
 # Long enough for any password the policy accepts, short enough to bound the work.
 _TYPED_PASSWORD = AtMostCharacters(1024)
@@ -58,5 +58,5 @@ class ChangePasswordForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """The language of the pages; the value comes from the button pressed."""
 
-    lang = StringField(validators=[InputRequired(), AnyOf(LOCALES)])
+    lang = StringField(validators=[Required(), AnyOf(LOCALES)])
     next = HiddenField()
