@@ -701,7 +701,7 @@ def test_deactivating_asks_first_naming_the_person(admin: FlaskClient, language:
 
 @pytest.mark.parametrize(("language", "message"), [
     ("en", "Close Store Lille? Routing stops sending irritants to it at once."),
-    ("fr", "Fermer Store Lille\u202f? L'orientation cesse aussitôt de lui envoyer des "
+    ("fr", "Fermer Store Lille\u202f? L’orientation cesse aussitôt de lui envoyer des "
            "irritants."),
 ])
 def test_closing_a_unit_asks_first_naming_it(admin: FlaskClient, language: str, message: str):
