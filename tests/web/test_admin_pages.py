@@ -792,6 +792,25 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
     assert count(db, Unit) == 12
 
 
+@pytest.mark.parametrize(("language", "messages"), [
+    ("en", ["users: “users” must be a list",
+            "labels: “labels” must be an object with competencies, authorities and tools"]),
+    ("fr", ["users\u00a0: «\u00a0users\u00a0» doit être une liste",
+            "labels\u00a0: «\u00a0labels\u00a0» doit être un objet avec competencies, "
+            "authorities et tools"]),
+])
+def test_a_key_named_by_an_import_error_is_quoted_as_the_admin_s_language_quotes(
+        admin: FlaskClient, db: Any, language: str, messages: list[str]):
+    admin.set_cookie("lang", language)
+    data = {"units": [{"key": "lens", "name": "Store Lens", "parent": "north"}],
+            "users": {"new@example.com": {}}, "labels": []}
+
+    response = upload(admin, json.dumps(data).encode())
+
+    assert response.status_code == 422
+    assert field_errors(response, "file") == messages
+
+
 def test_a_file_that_is_not_json_is_refused(admin: FlaskClient, db: Any):
     response = upload(admin, b"\xff\xfenot json")
 

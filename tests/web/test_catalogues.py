@@ -194,6 +194,22 @@ def test_french_entries_write_the_apostrophe_as_french_does(french: Catalog) -> 
     assert problems == {}
 
 
+# A name put in a message between quotes is quoted as the language quotes: « %(name)s » in
+# French, “%(name)s” in English, never "%(name)s" (straight quotes are for JSON examples).
+_STRAIGHT_QUOTED_PLACEHOLDER = re.compile(r'"%\([^)]*\)[a-z]"')
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_a_quoted_placeholder_has_the_quotes_of_its_language(locale: str) -> None:
+    def texts(message: Any) -> tuple[str, ...]:
+        shown = message.string if any(message.string) else message.id  # empty: the msgid
+        return shown if isinstance(shown, tuple) else (shown,)
+
+    straight = [text for message in catalogue(locale) if message.id
+                for text in texts(message) if _STRAIGHT_QUOTED_PLACEHOLDER.search(text)]
+    assert straight == []
+
+
 @pytest.mark.parametrize("locale", ["fr", "en"])
 def test_the_compiled_catalogue_matches_its_po_file(locale: str) -> None:
     expected = io.BytesIO()
