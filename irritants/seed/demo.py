@@ -200,16 +200,16 @@ class Product:
 
     def words(self) -> dict[str, str]:
         """The placeholders of DESCRIPTIONS: the name with its articles and possessives
-        ("l'" and "son" before a vowel, "du" for "de le"), and the agreeing endings."""
+        ("l’" and "son" before a vowel, "du" for "de le"), and the agreeing endings."""
         vowel = self.name[0] in "aeiouéè"  # no product starts with an h
         feminine, name = self.feminine, self.name
         return {
             "product": name,
-            "the_product": f"l'{name}" if vowel else f"la {name}" if feminine else f"le {name}",
-            "of_the_product": (f"de l'{name}" if vowel else f"de la {name}" if feminine
+            "the_product": f"l’{name}" if vowel else f"la {name}" if feminine else f"le {name}",
+            "of_the_product": (f"de l’{name}" if vowel else f"de la {name}" if feminine
                                else f"du {name}"),
             "a_product": f"une {name}" if feminine else f"un {name}",
-            "of_a_product": f"d'une {name}" if feminine else f"d'un {name}",
+            "of_a_product": f"d’une {name}" if feminine else f"d’un {name}",
             "their_product": f"sa {name}" if feminine and not vowel else f"son {name}",
             "e": "e" if feminine else "",  # a past participle's agreement: achetée, acheté
             "faulty": "défectueuse" if feminine else "défectueux",
@@ -227,7 +227,7 @@ PRODUCTS = (
     Product("plafonnier LED", feminine=False),
     Product("abat-jour en lin", feminine=False),
     Product("veilleuse enfant", feminine=True),
-    Product("projecteur solaire d'extérieur", feminine=False),
+    Product("projecteur solaire d’extérieur", feminine=False),
     Product("lampe baladeuse", feminine=True),
     Product("miroir lumineux", feminine=False),
     Product("bougie LED", feminine=True),
@@ -242,11 +242,11 @@ CARRIERS = ("Colissimo", "Chronopost", "DPD", "GLS", "Relais Colis")
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "late-delivery": (
         "Commande {order} annoncée pour le {day}, toujours pas livrée. Le suivi {carrier} "
-        "n'a pas bougé depuis {days} jours.",
-        "La cliente attendait {their_product} pour un cadeau d'anniversaire\u00a0: livraison "
+        "n’a pas bougé depuis {days} jours.",
+        "La cliente attendait {their_product} pour un cadeau d’anniversaire\u00a0: livraison "
         "{carrier} en retard de {days} jours, aucune information.",
-        "Retrait en magasin prévu le {day}\u00a0: le colis de la commande {order} n'est pas "
-        "arrivé, le client s'est déplacé pour rien.",
+        "Retrait en magasin prévu le {day}\u00a0: le colis de la commande {order} n’est pas "
+        "arrivé, le client s’est déplacé pour rien.",
         "Livraison express payée (commande {order}) mais reçue avec {days} jours de retard\u202f; "
         "le client demande le remboursement des frais de port.",
     ),
@@ -256,42 +256,42 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "{the_product} est arrivé{e} le verre brisé\u202f; le client a des photos du colis.",
     ),
     "faulty-product": (
-        "{the_product} acheté{e} il y a {days} jours ne s'allume plus.",
-        "{product}\u00a0: l'interrupteur est resté bloqué dès la première utilisation.",
+        "{the_product} acheté{e} il y a {days} jours ne s’allume plus.",
+        "{product}\u00a0: l’interrupteur est resté bloqué dès la première utilisation.",
         "Le client rapporte {a_product} qui grésille et chauffe anormalement.",
         "Deuxième {product} {faulty} du même lot en une semaine pour ce client.",
     ),
     "refund-refused": (
         "Remboursement refusé en caisse pour {a_product} rapporté{e} sous {days} jours\u00a0: "
-        "le client n'a plus son ticket.",
+        "le client n’a plus son ticket.",
         "Le client voulait être remboursé de {their_product} et non recevoir un avoir\u202f; "
         "refus du magasin, il est très mécontent.",
         "Retour {of_a_product} acheté{e} en ligne refusé en magasin\u00a0: «\u00a0pas de "
         "terminal de remboursement ici\u00a0».",
-        "Produit soldé rapporté\u00a0: remboursement refusé alors que l'étiquette ne mentionnait "
+        "Produit soldé rapporté\u00a0: remboursement refusé alors que l’étiquette ne mentionnait "
         "aucune restriction.",
     ),
     "billing-error": (
         "Le client a été débité deux fois pour sa commande {order}.",
         "Prix en rayon {of_the_product}\u00a0: {price} €, facturé plus cher en caisse.",
-        "Promotion «\u00a0-20\u00a0% sur l'éclairage\u00a0» non appliquée sur le ticket.",
+        "Promotion «\u00a0-20\u00a0% sur l’éclairage\u00a0» non appliquée sur le ticket.",
         "Frais de livraison facturés alors que la commande {order} dépassait le seuil de "
         "gratuité.",
     ),
     "app-crash": (
-        "L'application se ferme au moment de payer le panier (iPhone, dernière version).",
-        "Impossible d'afficher la carte de fidélité dans l'application\u00a0: écran blanc.",
-        "L'application plante à l'ouverture depuis la mise à jour d'hier (Android).",
-        "Le scan du code-barres en magasin fait planter l'application.",
+        "L’application se ferme au moment de payer le panier (iPhone, dernière version).",
+        "Impossible d’afficher la carte de fidélité dans l’application\u00a0: écran blanc.",
+        "L’application plante à l’ouverture depuis la mise à jour d’hier (Android).",
+        "Le scan du code-barres en magasin fait planter l’application.",
     ),
     "long-queue": (
-        "{minutes} minutes d'attente en caisse un samedi, une seule caisse ouverte.",
-        "File d'attente au retrait des commandes\u00a0: {minutes} minutes, le client est reparti.",
-        "Caisse automatique en panne, {minutes} minutes d'attente aux caisses classiques.",
+        "{minutes} minutes d’attente en caisse un samedi, une seule caisse ouverte.",
+        "File d’attente au retrait des commandes\u00a0: {minutes} minutes, le client est reparti.",
+        "Caisse automatique en panne, {minutes} minutes d’attente aux caisses classiques.",
     ),
     "unwelcoming-service": (
-        "Le client s'est senti ignoré au rayon luminaires, personne pour le conseiller.",
-        "Réponse sèche d'un vendeur à une question sur la garantie {of_the_product}.",
+        "Le client s’est senti ignoré au rayon luminaires, personne pour le conseiller.",
+        "Réponse sèche d’un vendeur à une question sur la garantie {of_the_product}.",
         "Accueil téléphonique du magasin désagréable, on a raccroché au nez de la cliente.",
     ),
     "missing-stock": (
@@ -300,8 +300,8 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "Réservation en ligne confirmée puis annulée faute de stock pour {a_product}.",
     ),
     "loyalty-points": (
-        "Les points de l'achat du {day} ({points} points) n'ont pas été crédités.",
-        "Bon de fidélité de {amount} € expiré alors que le client n'a jamais reçu l'e-mail.",
+        "Les points de l’achat du {day} ({points} points) n’ont pas été crédités.",
+        "Bon de fidélité de {amount} € expiré alors que le client n’a jamais reçu l’e-mail.",
         "Carte de fidélité non reconnue en caisse, points perdus sur un achat de {price} €.",
     ),
 }
@@ -331,7 +331,7 @@ RESOLUTIONS: dict[str, tuple[str, ...]] = {
     "damaged-parcel": ("Produit remboursé et réclamation ouverte auprès du transporteur.",
                        "Produit renvoyé en échange standard, emballage renforcé."),
     "faulty-product": ("Produit échangé en magasin.", "Produit remboursé sur le moyen de "
-                       "paiement d'origine\u202f; lot signalé au fournisseur."),
+                       "paiement d’origine\u202f; lot signalé au fournisseur."),
     "refund-refused": ("Remboursement accordé à titre exceptionnel.",
                        "Avoir remplacé par un remboursement\u202f; rappel de la politique aux "
                        "équipes."),
@@ -340,17 +340,17 @@ RESOLUTIONS: dict[str, tuple[str, ...]] = {
     "app-crash": ("Correctif publié dans la version suivante\u202f; client prévenu.",
                   "Contournement donné au client, anomalie corrigée."),
     "long-queue": ("Caisse supplémentaire ouverte aux heures de pointe\u202f; excuses au client.",
-                   "Planning du samedi revu avec l'équipe."),
-    "unwelcoming-service": ("Excuses présentées au client, point fait avec l'équipe.",
-                            "Bon d'achat offert et rappel des règles d'accueil."),
-    "missing-stock": ("Produit réservé et mis de côté à l'arrivée du réassort.",
-                      "Produit expédié depuis l'entrepôt au domicile du client."),
+                   "Planning du samedi revu avec l’équipe."),
+    "unwelcoming-service": ("Excuses présentées au client, point fait avec l’équipe.",
+                            "Bon d’achat offert et rappel des règles d’accueil."),
+    "missing-stock": ("Produit réservé et mis de côté à l’arrivée du réassort.",
+                      "Produit expédié depuis l’entrepôt au domicile du client."),
     "loyalty-points": ("Points crédités manuellement.", "Bon de fidélité réémis."),
 }
 ESCALATION_REASONS = {
     "authority": "Montant au-delà de notre plafond, il faut un niveau au-dessus.",
-    "tool": "Nous n'avons pas l'outil nécessaire pour traiter ce dossier.",
-    "competency": "Hors de notre périmètre, nous n'avons pas la compétence.",
+    "tool": "Nous n’avons pas l’outil nécessaire pour traiter ce dossier.",
+    "competency": "Hors de notre périmètre, nous n’avons pas la compétence.",
 }
 REASSIGN_TARGETS = {
     "late-delivery": "relations-transporteurs", "damaged-parcel": "relations-transporteurs",

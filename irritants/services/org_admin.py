@@ -248,12 +248,12 @@ def _validate(data: Any, existing: _Existing) -> _Parsed:
     errors = _Errors()
     parsed = _Parsed()
     if not isinstance(data, Mapping):
-        raise InvalidInput({"": [_("the file must hold a JSON object with a \"units\" list")]})
+        raise InvalidInput({"": [_("the file must hold a JSON object with a “units” list")]})
     for name in data:
         if name not in TOP_LEVEL_KEYS:
             errors.add(str(name), _("unknown top-level key %(name)s", name=repr(name)))
     if "units" not in data:
-        errors.add("units", _("the \"units\" list is missing"))
+        errors.add("units", _("the “units” list is missing"))
     for name, parse in (
         ("units", _parse_unit),
         ("categories", _parse_category),
@@ -263,7 +263,7 @@ def _validate(data: Any, existing: _Existing) -> _Parsed:
             continue
         entries = data[name]
         if not isinstance(entries, list):
-            errors.add(name, _("\"%(name)s\" must be a list", name=name))
+            errors.add(name, _("“%(name)s” must be a list", name=name))
             continue
         for index, raw in enumerate(entries):
             entry = parse(f"{name}.{index}", raw, errors)
@@ -463,7 +463,7 @@ def _parse_user(path: str, raw: Any, errors: _Errors) -> _UserEntry | None:
 
 def _parse_labels(raw: Any, errors: _Errors) -> dict[tuple[str, str], tuple[str, str]]:
     if not isinstance(raw, Mapping):
-        errors.add("labels", _("\"labels\" must be an object with competencies, authorities "
+        errors.add("labels", _("“labels” must be an object with competencies, authorities "
                                "and tools"))
         return {}
     labels: dict[tuple[str, str], tuple[str, str]] = {}

@@ -1,11 +1,13 @@
-"""Form validators whose messages write numbers as the reader's language does."""
+"""Form validators saying the app's own messages, numbers written as the reader's language
+writes them (WTForms' own messages come from its catalogue, worded otherwise)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask_babel import gettext
-from wtforms.validators import Length, ValidationError
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from irritants.services.messages import number
 
@@ -22,3 +24,12 @@ class AtMostCharacters(Length):
         if len(field.data or "") > self.max:
             raise ValidationError(gettext("At most %(max)s characters.",
                                           max=number(self.max)))
+
+
+class Required(InputRequired):
+    """InputRequired saying the app's own "This field is required." (« Ce champ est
+    obligatoire. », as the services say it) unless given a message: WTForms' own reads « Ce
+    champ est requis. » in French."""
+
+    def __init__(self, message: Any = None) -> None:
+        super().__init__(message if message is not None else _l("This field is required."))

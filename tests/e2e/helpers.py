@@ -168,7 +168,7 @@ def log_irritant(agent: User, category: str, description: str) -> str:
     """The agent logs an irritant from the menu; the path of its page."""
     agent.follow("Signaler un irritant", nav=True)
     agent.page.get_by_label("Catégorie").select_option(label=category)
-    agent.page.get_by_label("Que s'est-il passé\u202f?").fill(description)
+    agent.page.get_by_label("Que s’est-il passé\u202f?").fill(description)
     agent.submit(agent.page.get_by_role("button", name="Envoyer"))
     assert re.search(r"/irritants/\d+\?sent=1$", agent.page.url)
     return agent.page.url.split("?")[0].removeprefix(agent.base_url)

@@ -49,7 +49,7 @@ def test_cancelling_a_deactivation_or_a_closure_changes_nothing(
     page.get_by_role("button", name="Fermer cette unité").click()
     page.reload()
     admin.check()
-    assert asked == ["Fermer App support team\u202f? L'orientation cesse aussitôt de lui envoyer "
+    assert asked == ["Fermer App support team\u202f? L’orientation cesse aussitôt de lui envoyer "
                      "des irritants."]
     assert page.get_by_role("button", name="Fermer cette unité").is_visible()
     admin.close()

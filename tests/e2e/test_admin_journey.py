@@ -24,7 +24,7 @@ def test_an_admin_creates_renames_moves_equips_and_closes_a_unit(
     page.get_by_label("Clé", exact=True).fill("lens")
     page.get_by_label("Nom", exact=True).fill("Magasin Lens")
     page.get_by_label("Unité parente (clé)").fill("north")
-    admin.submit(page.get_by_role("button", name="Créer l'unité"))
+    admin.submit(page.get_by_role("button", name="Créer l’unité"))
     assert admin.flash() == "Unité Magasin Lens créée."
     assert breadcrumbs(admin) == "Organisation › Head office › Customer service division › " \
         "Region North › Magasin Lens"
@@ -53,10 +53,10 @@ def test_an_admin_creates_renames_moves_equips_and_closes_a_unit(
     assert page.locator("h1").inner_text() == "Store Lens lens fermée"
 
     admin.follow("Vocabulaire")  # its table once pushed the phone page sideways
-    admin.follow("Journal d'audit")
+    admin.follow("Journal d’audit")
     whats = page.locator("main tbody tr td:nth-child(3)").all_inner_texts()
     assert [what.split("\n")[0].rsplit(" ", 1)[0] for what in whats[:4]] == [
-        "Unité fermée", "Capacités de l'unité modifiées", "Unité renommée et déplacée",
+        "Unité fermée", "Capacités de l’unité modifiées", "Unité renommée et déplacée",
         "Unité créée"]
     admin.close()
 
@@ -107,7 +107,7 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     assert nina.flash() == "Votre mot de passe est enregistré\u00a0: connectez-vous avec."
     assert nina.page.locator("h1").inner_text() == "Se connecter"
     nina.sign_in("nina.lead@example.com", "sel-de-camargue-42")
-    assert nina.page.locator("h1").inner_text() == "File d'attente de Store Nice"
+    assert nina.page.locator("h1").inner_text() == "File d’attente de Store Nice"
 
     asked = admin.submit_confirmed(page.get_by_role("button", name="Deactivate"))
     assert asked == "Deactivate Nina Lead? Their sessions and tokens stop working at once."
@@ -154,7 +154,7 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
 
     admin.follow("Import et export")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Télécharger l'organisation (JSON)").click()
+        page.get_by_role("link", name="Télécharger l’organisation (JSON)").click()
     exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     category = next(c for c in exported["categories"] if c["key"] == "damaged-parcel")
     assert category["label"] == {"fr": "Colis abîmé", "en": "Damaged parcel"}
@@ -168,12 +168,12 @@ def test_an_admin_adds_to_the_vocabulary_makes_a_category_and_exports_the_organi
                               "competencies": ["product", "service"], "authorities": {},
                               "tools": ["pos"]})
     category["label"]["fr"] = "Colis endommagé"
-    page.get_by_label("Fichier de l'organisation (JSON)").set_input_files({
+    page.get_by_label("Fichier de l’organisation (JSON)").set_input_files({
         "name": "org.json", "mimeType": "application/json",
         "buffer": json.dumps(exported).encode()})
     admin.submit(page.get_by_role("button", name="Importer"))
     assert re.fullmatch(r"Organisation importée\u00a0: 1 unité, 1 catégorie et 0 utilisateur créés "
-                        r"ou mis à jour\u202f; version de l'organisation \d+\.", admin.flash())
+                        r"ou mis à jour\u202f; version de l’organisation \d+\.", admin.flash())
     admin.follow("Unités")
     assert admin.row("toulon")[1:3] == ["Store Toulon", "south"]
     admin.close()

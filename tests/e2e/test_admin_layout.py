@@ -13,7 +13,7 @@ from tests.e2e.helpers import User, signed_in
 
 ADMIN_LINKS = {
     "fr": ["Unités", "Vocabulaire", "Catégories", "Utilisateurs", "Import et export",
-           "Journal d'audit"],
+           "Journal d’audit"],
     "en": ["Units", "Vocabulary", "Categories", "Users", "Import and export", "Audit trail"],
 }
 AUDIT_COLUMNS = {

@@ -49,7 +49,7 @@ def test_an_agent_types_an_amount_with_a_decimal_comma_on_a_french_phone(
     agent = signed_in(browser, live_server, email, org_passwords[email])
     page = agent.page
     page.get_by_label("Catégorie").select_option(label="Faulty product")
-    page.get_by_label("Que s'est-il passé\u202f?").fill("Abat-jour fendu à la livraison")
+    page.get_by_label("Que s’est-il passé\u202f?").fill("Abat-jour fendu à la livraison")
     page.locator("summary.more__summary").click()
     page.get_by_label("Montant (€)").press_sequentially("49,90")  # key by key, as on a phone
     agent.submit(page.get_by_role("button", name="Envoyer"))

@@ -87,7 +87,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert cells[1:3] == ["Store Nice", "Region South\nparcours sur la carte"]
     first.get_by_role("link", name="parcours sur la carte").click()
     director.check()
-    path = page.locator("main section", has_text="Parcours de l'irritant n° 1").first
+    path = page.locator("main section", has_text="Parcours de l’irritant n° 1").first
     assert path.inner_text().splitlines()[-2:] == [
         "Store Nice (origine)", "Region South (attributaire)"]
     nice = page.locator("main li", has=page.get_by_text("nice", exact=True)).last
@@ -106,8 +106,8 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     gaps_csv = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV"))
     # Other journeys may have left gaps elsewhere: Store Nice's lines.
     assert [line for line in gaps_csv if line.startswith(("Unité,", "nice,"))] == [
-        "Unité,Nom de l'unité,Type,Élément manquant,Nombre de manques,Période précédente,"
-        "Plus haut montant demandé,Limite au moment du manque,L'a aujourd'hui,Limite actuelle",
+        "Unité,Nom de l’unité,Type,Élément manquant,Nombre de manques,Période précédente,"
+        "Plus haut montant demandé,Limite au moment du manque,L’a aujourd’hui,Limite actuelle",
         "nice,Store Nice,authority,refund,3,0,40,,no,",
         "nice,Store Nice,competency,billing,3,0,,,no,",
         "nice,Store Nice,tool,crm,3,0,,,no,"]
@@ -123,7 +123,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     # Back on the gap ledger: Store Nice now holds the crm; the grant is listed with its reason.
     crm = director.row("Store Nice")  # the first row: refund
     assert crm[1].startswith("refund")
-    assert "l'a aujourd'hui" in crm_row.inner_text()
+    assert "l’a aujourd’hui" in crm_row.inner_text()
     assert crm_row.get_by_role("link", name="Accorder").count() == 0
     grants = page.locator("main section", has_text="Attributions\u00a0: avant et après").last
     assert "Par Diane Director\u00a0: Les remboursements de facturation restent au magasin" in (
@@ -138,7 +138,7 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     assert director.row("Store Nice")[1:3] == ["billing", "3"]
     training = director.csv_lines(page.get_by_role("link", name="Télécharger en CSV").first)
     assert training == [
-        "Unité,Nom de l'unité,Compétence,Nombre de manques,Irritants nés dans l'unité,"
+        "Unité,Nom de l’unité,Compétence,Nombre de manques,Irritants nés dans l’unité,"
         "Restés sur place après formation",
         "nice,Store Nice,billing,3,3,0"]
     director.close()

@@ -27,7 +27,7 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
 
     email = "lead.lille@example.com"
     lead = signed_in(browser, live_server, email, org_passwords[email])  # home: the queue
-    assert lead.page.locator("h1").inner_text() == "File d'attente de Store Lille"
+    assert lead.page.locator("h1").inner_text() == "File d’attente de Store Lille"
     lead.page.locator(f'main a[href="{path}"]').click()
     lead.check()
     page = lead.page
@@ -47,9 +47,9 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
     assert lead.flash() == "Escaladé\u00a0: maintenant chez Region North."
     assert assignee(lead) == "Region North"
     why = lead.main_text()
-    assert "Il manque à Store Lille l'outil crm." in why
+    assert "Il manque à Store Lille l’outil crm." in why
     # Every sentence of "why" in French, the plural of "steps" included.
-    assert "Region North, à 1 étape, a tout ce qu'il faut." in why
+    assert "Region North, à 1 étape, a tout ce qu’il faut." in why
     assert "Outils qui lui manquaient\u00a0: crm." in why
     lead.close()
 
@@ -60,7 +60,7 @@ def test_a_lead_escalates_saying_what_the_team_lacks_then_the_next_lead_reassign
     toggle.focus()
     toggle.press("Enter")
     assert toggle.get_attribute("aria-expanded") == "true"
-    assert north.page.locator("#site-nav").get_by_role("link", name="File d'attente").is_visible()
+    assert north.page.locator("#site-nav").get_by_role("link", name="File d’attente").is_visible()
     toggle.press("Enter")
     assert toggle.get_attribute("aria-expanded") == "false"
     north.page.locator(f'main a[href="{path}"]').click()

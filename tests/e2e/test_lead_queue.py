@@ -16,7 +16,7 @@ def test_a_lead_sees_the_overdue_irritant_first_and_resolves_it_with_its_root_ca
     email = "lead.northbo@example.com"
     lead = signed_in(browser, live_server, email, org_passwords[email], screen="desk")
     page = lead.page
-    assert page.locator("h1").inner_text() == "File d'attente de North back-office"
+    assert page.locator("h1").inner_text() == "File d’attente de North back-office"
     items = page.locator(".queue-item")
     assert items.count() == 2
     first = items.nth(0).inner_text()
@@ -34,13 +34,13 @@ def test_a_lead_sees_the_overdue_irritant_first_and_resolves_it_with_its_root_ca
     page.get_by_label("Résolution").fill("Colis retrouvé et livré en express")
     page.get_by_label("Cause profonde", exact=True).select_option(label="Effectifs")
     lead.submit(page.locator("#resolve").get_by_role("button", name="Résoudre"))
-    assert lead.flash() == "Résolu. La personne qui l'a signalé est prévenue."
+    assert lead.flash() == "Résolu. La personne qui l’a signalé est prévenue."
     resolved = page.locator(".card--resolved").inner_text()
     assert "Colis retrouvé et livré en express" in resolved
     assert "Cause profonde\u00a0: Effectifs" in resolved
     assert "North back-office · pris en charge par Bruno Lead" in lead.main_text()
 
-    lead.follow("File d'attente", nav=True)
+    lead.follow("File d’attente", nav=True)
     assert "0 en retard" in lead.main_text()
     assert page.locator(".queue-item").count() == 1
     lead.close()

@@ -21,9 +21,12 @@ from irritants.models import (
     User,
 )
 from irritants.seed.demo import (
+    COMMENTS,
     DEMO_ORG_FILE,
     DESCRIPTIONS,
+    ESCALATION_REASONS,
     PRODUCTS,
+    RESOLUTIONS,
     Product,
     demo_accounts,
     demo_org_data,
@@ -85,6 +88,30 @@ def test_the_demo_labels_name_every_competency_authority_and_tool_in_both_langua
     for section, keys in used.items():
         assert set(data["labels"][section]) == keys
         assert all(set(label) == {"fr", "en"} for label in data["labels"][section].values())
+
+
+def french_texts_of(value: Any) -> list[str]:
+    """The French labels ("fr") of the demo file, the unit names with them."""
+    if isinstance(value, list):
+        return [text for item in value for text in french_texts_of(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value[key] for key in ("fr", "name") if isinstance(value.get(key), str)]
+    return own + [text for key, item in value.items() if key not in ("fr", "name", "users")
+                  for text in french_texts_of(item)]
+
+
+def test_the_demo_writes_the_french_apostrophe_as_the_catalogue_does():
+    # « Centre d’appels », « l’interrupteur »: ’ (U+2019), as tests/web/test_catalogues.py
+    # wants of the French messages beside which these texts show.
+    texts = [*french_texts_of(demo_org_data()), *(p.name for p in PRODUCTS),
+             *(word for p in PRODUCTS for word in p.words().values()),
+             *(t for templates in DESCRIPTIONS.values() for t in templates), *COMMENTS,
+             *(t for texts in RESOLUTIONS.values() for t in texts),
+             *ESCALATION_REASONS.values()]
+
+    assert "Centre d’appels de Villeneuve-d’Ascq" in texts
+    assert [text for text in texts if "'" in text] == []
 
 
 def test_demo_accounts_give_one_account_per_role_with_its_password():
@@ -246,8 +273,8 @@ def test_the_demo_file_is_utf8_json():
 
 
 # Words that agree with a product, by gender: none of the other gender's may touch its name.
-ARTICLES = {True: ("la ", "une ", "sa ", "d'une ", "de la "),
-            False: ("le ", "un ", "du ", "d'un ")}
+ARTICLES = {True: ("la ", "une ", "sa ", "d’une ", "de la "),
+            False: ("le ", "un ", "du ", "d’un ")}
 FEMININE_ENDINGS = ("ée", "euse")  # achetée, affichée, défectueuse
 MASCULINE_ENDINGS = ("é", "eux")  # acheté, affiché, défectueux
 VALUES = {"order": "CMD-1234567", "carrier": "DPD", "days": 3, "day": "05/12", "minutes": 20,

@@ -393,7 +393,7 @@ def test_a_file_that_is_not_an_object_is_refused(db, data):
         import_org(data)
 
     assert refused.value.field_errors == {
-        "": ['the file must hold a JSON object with a "units" list']}
+        "": ["the file must hold a JSON object with a “units” list"]}
 
 
 def test_every_problem_of_a_file_is_reported_at_once(db, org_data):

@@ -179,8 +179,8 @@ def test_the_explanation_in_french_names_amounts_in_euros_with_their_cents(db, u
     with force_locale("fr"):
         sentences = explain_routing(routed_event(db, irritant.id))
     assert sentences[0] == (
-        "Il manque à Store Lille la compétence delivery, l'habilitation gesture jusqu'à "
-        "1\u202f500,50\u00a0€ (sa limite est de 50\u00a0€) et l'outil carrier-portal.")
+        "Il manque à Store Lille la compétence delivery, l’habilitation gesture jusqu’à "
+        "1\u202f500,50\u00a0€ (sa limite est de 50\u00a0€) et l’outil carrier-portal.")
 
 
 def test_the_explanation_at_the_origin_and_after_an_escalation(db, user):

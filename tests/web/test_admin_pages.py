@@ -205,6 +205,19 @@ def test_a_bad_new_unit_is_re_rendered_with_errors_beside_the_fields(admin: Flas
     assert (count(db, Unit), current_org_version()) == (units, version)
 
 
+def test_an_empty_required_field_says_it_as_the_rest_of_the_app(admin: FlaskClient, db: Any):
+    # WTForms' own message is « Ce champ est requis. »; the services say « obligatoire ».
+    units = count(db, Unit)
+    admin.set_cookie("lang", "fr")
+
+    response = admin.post("/admin/units/new", data={"key": "", "name": "", "parent": "north"})
+
+    assert response.status_code == 422
+    assert (field_errors(response, "key"), field_errors(response, "name")) == (
+        ["Ce champ est obligatoire."], ["Ce champ est obligatoire."])
+    assert count(db, Unit) == units
+
+
 def test_moving_a_unit_under_its_descendant_is_refused_naming_the_keys(admin: FlaskClient,
                                                                       db: Any):
     version = current_org_version()
@@ -381,6 +394,25 @@ def test_a_bad_category_is_re_rendered_and_nothing_is_written(admin: FlaskClient
     assert response.status_code == 422
     assert field_errors(response, field) == [message]
     assert (count(db, Category), current_org_version()) == (categories, version)
+
+
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "At most 20,000 characters."),
+    ("fr", "20\u202f000 caractères au plus."),
+])
+def test_too_long_root_causes_are_refused_in_the_admin_s_language(
+        admin: FlaskClient, db: Any, language: str, message: str):
+    # The app's own message, the number written as the admin writes numbers (WTForms' own
+    # Length said "Field cannot be longer than 20000 characters.").
+    categories = count(db, Category)
+    admin.set_cookie("lang", language)
+
+    response = admin.post("/admin/categories/new",
+                          data={**CATEGORY_FORM, "root_causes": "x" * 20_001})
+
+    assert response.status_code == 422
+    assert field_errors(response, "root_causes") == [message]
+    assert count(db, Category) == categories
 
 
 def test_deactivating_a_category_from_its_page(admin: FlaskClient, db: Any):
@@ -669,7 +701,7 @@ def test_deactivating_asks_first_naming_the_person(admin: FlaskClient, language:
 
 @pytest.mark.parametrize(("language", "message"), [
     ("en", "Close Store Lille? Routing stops sending irritants to it at once."),
-    ("fr", "Fermer Store Lille\u202f? L'orientation cesse aussitôt de lui envoyer des "
+    ("fr", "Fermer Store Lille\u202f? L’orientation cesse aussitôt de lui envoyer des "
            "irritants."),
 ])
 def test_closing_a_unit_asks_first_naming_it(admin: FlaskClient, language: str, message: str):
@@ -758,6 +790,25 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
         "agent, lead, director, admin)",
     ]
     assert count(db, Unit) == 12
+
+
+@pytest.mark.parametrize(("language", "messages"), [
+    ("en", ["users: “users” must be a list",
+            "labels: “labels” must be an object with competencies, authorities and tools"]),
+    ("fr", ["users\u00a0: «\u00a0users\u00a0» doit être une liste",
+            "labels\u00a0: «\u00a0labels\u00a0» doit être un objet avec competencies, "
+            "authorities et tools"]),
+])
+def test_a_key_named_by_an_import_error_is_quoted_as_the_admin_s_language_quotes(
+        admin: FlaskClient, db: Any, language: str, messages: list[str]):
+    admin.set_cookie("lang", language)
+    data = {"units": [{"key": "lens", "name": "Store Lens", "parent": "north"}],
+            "users": {"new@example.com": {}}, "labels": []}
+
+    response = upload(admin, json.dumps(data).encode())
+
+    assert response.status_code == 422
+    assert field_errors(response, "file") == messages
 
 
 def test_a_file_that_is_not_json_is_refused(admin: FlaskClient, db: Any):

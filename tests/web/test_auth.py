@@ -98,7 +98,7 @@ def test_a_wrong_password_is_refused_with_a_message(
     response = sign_in(client, AGENT, "not-the-password")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "L'adresse e-mail ou le mot de passe est incorrect." in html
+    assert "L’adresse e-mail ou le mot de passe est incorrect." in html
     assert client.get("/auth/account").status_code == 302
 
 

@@ -161,6 +161,55 @@ def test_french_entries_space_their_high_punctuation_with_no_break_spaces(
     assert problems == {}
 
 
+# French writes its apostrophe ’ (U+2019), not the typewriter's ': « l’unité », « aujourd’hui ».
+# A placeholder (%(key)s, {name}) and a JSON example ({"fr": ..., "en": ...}) are code and
+# are left out; a straight quote around a key ('-') is no French either: « - ».
+_CODE = re.compile(r"%\([^)]*\)[a-z]|\{[^{}]*\}")
+
+
+def french_apostrophe_problems(text: str) -> list[str]:
+    """Each straight apostrophe of `text` outside its placeholders and JSON examples."""
+    words = _CODE.sub(" ", text).split()
+    return [f"{word!r}: ’, not '" for word in words if "'" in word]
+
+
+@pytest.mark.parametrize(("text", "problems"), [
+    ("L’unité %(key)s n’a pas d’habilitation aujourd’hui.", []),
+    ('%(what)s\u00a0: un texte, ou {"fr": ..., "en": ...}, d’au plus 200\u00a0caractères', []),
+    ("Ouvrir l’irritant n° %(id)s", []),
+    ("L'unité %(key)s n’a pas d'habilitation", ["\"L'unité\": ’, not '",
+                                                 "\"d'habilitation\": ’, not '"]),
+    ("utilisez '-' et '_'", ["\"'-'\": ’, not '", "\"'_'\": ’, not '"]),
+])
+def test_the_french_apostrophe_rule(text: str, problems: list[str]) -> None:
+    assert french_apostrophe_problems(text) == problems
+
+
+def test_french_entries_write_the_apostrophe_as_french_does(french: Catalog) -> None:
+    def texts(message: Any) -> tuple[str, ...]:
+        return message.string if isinstance(message.string, tuple) else (message.string,)
+
+    problems = {text: french_apostrophe_problems(text) for message in french if message.id
+                for text in texts(message) if french_apostrophe_problems(text)}
+    assert problems == {}
+
+
+# A name put in a message between quotes is quoted as the language quotes: « %(name)s » in
+# French, “%(name)s” in English, never "%(name)s" (straight quotes are for JSON examples).
+_STRAIGHT_QUOTED_PLACEHOLDER = re.compile(r'"%\([^)]*\)[a-z]"')
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_a_quoted_placeholder_has_the_quotes_of_its_language(locale: str) -> None:
+    def texts(message: Any) -> tuple[str, ...]:
+        shown = message.string if any(message.string) else message.id  # empty: the msgid
+        return shown if isinstance(shown, tuple) else (shown,)
+
+    straight = [text for message in catalogue(locale) if message.id
+                for text in texts(message) if _STRAIGHT_QUOTED_PLACEHOLDER.search(text)]
+    assert straight == []
+
+
 @pytest.mark.parametrize("locale", ["fr", "en"])
 def test_the_compiled_catalogue_matches_its_po_file(locale: str) -> None:
     expected = io.BytesIO()

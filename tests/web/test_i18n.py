@@ -144,3 +144,36 @@ def test_a_length_limit_is_written_as_the_reader_writes_numbers(app) -> None:
                 assert form.text.errors == [message]
         assert Description(data={"text": "x" * 10_000}).validate()
         assert 'maxlength="10000"' in str(Description().text())
+
+
+def test_no_form_falls_back_on_wtforms_own_length_or_required_messages() -> None:
+    # WTForms' messages come from its own catalogue: "Field cannot be longer than 10000
+    # characters." (plain number) and « Ce champ est requis. » where the app says
+    # « obligatoire ». AtMostCharacters and Required (or a message of our own) instead.
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+    from wtforms.fields.core import UnboundField
+    from wtforms.validators import DataRequired, InputRequired, Length
+
+    import irritants.web
+
+    for module in pkgutil.walk_packages(irritants.web.__path__, "irritants.web."):
+        if module.name.endswith(".forms"):
+            importlib.import_module(module.name)
+
+    def forms(base: type) -> list[type]:
+        return [sub for cls in base.__subclasses__() for sub in (cls, *forms(cls))]
+
+    ours = [form for form in forms(FlaskForm) if form.__module__.startswith("irritants.")]
+    fallbacks = [
+        f"{form.__module__}.{form.__name__}.{name}: {type(validator).__name__}"
+        for form in ours
+        for name, field in vars(form).items() if isinstance(field, UnboundField)
+        for validator in field.kwargs.get("validators", ())
+        if type(validator) is Length
+        or (isinstance(validator, InputRequired | DataRequired) and validator.message is None)
+    ]
+    assert len(ours) > 10
+    assert fallbacks == []

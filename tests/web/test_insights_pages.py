@@ -113,9 +113,9 @@ def test_a_french_director_reads_the_csv_headers_in_french(
     causes = csv_rows(french.get(f"/insights/?{PERIOD}&format=csv"))
 
     assert ledger[0] == [
-        "Unité", "Nom de l'unité", "Type", "Élément manquant", "Nombre de manques",
+        "Unité", "Nom de l’unité", "Type", "Élément manquant", "Nombre de manques",
         "Période précédente", "Plus haut montant demandé", "Limite au moment du manque",
-        "L'a aujourd'hui", "Limite actuelle"]
+        "L’a aujourd’hui", "Limite actuelle"]
     # The cells stay machine-friendly: keys, numbers, yes/no.
     assert ledger[1] == ["lille", "Store Lille", "authority", "gesture", "1", "0", "500", "50",
                          "yes", "50"]
@@ -390,7 +390,7 @@ def test_the_ledger_names_the_amounts_of_an_authority_in_euros(
         return page_text(client.get(f"/insights/gaps?{PERIOD}&kind=authority&unit=lille")
                          .get_data(as_text=True))
 
-    assert "demandé jusqu'à 500\u00a0€ limite actuelle\u00a0: 50\u00a0€" in authority_lines(french)
+    assert "demandé jusqu’à 500\u00a0€ limite actuelle\u00a0: 50\u00a0€" in authority_lines(french)
     assert "asked up to 500 € limit today: 50 €" in authority_lines(english_)
 
 

@@ -235,7 +235,7 @@ def test_a_row_says_what_the_irritant_macros_say_in_the_visitors_language(
     assert {"open", "in_progress"} <= {status for status, _o, _e in seen}
     occurrences = {"fr": "2 occurrences", "en": "2 occurrences"}[language]
     assert f"<span>{occurrences}</span>" in rows[queue["slow"]]
-    words = {"fr": ("En retard", "échéance dépassée", "Niveau d'escalade 1"),
+    words = {"fr": ("En retard", "échéance dépassée", "Niveau d’escalade 1"),
              "en": ("Overdue", "was due", "Escalation level 1")}[language]
     assert all(word in page_text(rows[late]) for word in words)
 

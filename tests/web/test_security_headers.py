@@ -210,7 +210,7 @@ def test_an_unexpected_error_shows_a_generic_page(
     response = client.get("/")
     html = response.get_data(as_text=True)
     assert response.status_code == 500
-    assert "Une erreur s'est produite" in html
+    assert "Une erreur s’est produite" in html
     assert "secret detail" not in html
     assert "Traceback" not in html
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

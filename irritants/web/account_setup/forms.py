@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired
 
 from irritants.services.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from irritants.web.validators import AtMostCharacters
 
 
 class SetPasswordForm(FlaskForm):
@@ -15,7 +16,7 @@ class SetPasswordForm(FlaskForm):
 
     password = PasswordField(
         _l("New password"),
-        validators=[InputRequired(_l("Enter a new password.")), Length(max=1024)],
+        validators=[InputRequired(_l("Enter a new password.")), AtMostCharacters(1024)],
         description=_l(
             "%(min)d to %(max)d characters. A short sentence is easy to remember and hard "
             "to guess.", min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),

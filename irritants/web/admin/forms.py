@@ -18,11 +18,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from irritants.models import ROLES, SEVERITIES
 from irritants.web.navigation import role_label
+from irritants.web.validators import AtMostCharacters, Required
 
 KEY_HELP = _l("Lowercase letters, digits, '-' and '_'. It cannot be changed later.")
 
@@ -67,31 +68,32 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search by key or name"), validators=[Optional(), Length(max=200)])
+    q = StringField(_l("Search by key or name"), validators=[Optional(), AtMostCharacters(200)])
 
 
 class UserSearchForm(SearchForm):
     """The users' search box: a user has no key, they are found by email or name."""
 
-    q = StringField(_l("Search by email or name"), validators=[Optional(), Length(max=200)])
+    q = StringField(_l("Search by email or name"), validators=[Optional(), AtMostCharacters(200)])
 
 
 class NewUnitForm(FlaskForm):
     """Key, name and parent of a new unit."""
 
-    key = StringField(_l("Key"), validators=[InputRequired(), Length(max=100)],
+    key = StringField(_l("Key"), validators=[Required(), AtMostCharacters(100)],
                       description=KEY_HELP)
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
-    parent = StringField(_l("Parent unit (key)"), validators=[InputRequired(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
+    parent = StringField(_l("Parent unit (key)"),
+                         validators=[Required(), AtMostCharacters(100)])
     submit = SubmitField(_l("Create the unit"))
 
 
 class UnitForm(FlaskForm):
     """A unit's name and parent (a new parent moves the whole subtree)."""
 
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
     parent = StringField(
-        _l("Parent unit (key)"), validators=[Optional(), Length(max=100)],
+        _l("Parent unit (key)"), validators=[Optional(), AtMostCharacters(100)],
         description=_l("Changing it moves the unit with all its sub-units."))
     submit = SubmitField(_l("Save"))
 
@@ -134,18 +136,18 @@ class VocabularyForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[
         SelectChoice("competency", _l("Competency")), SelectChoice("authority", _l("Authority")),
         SelectChoice("tool", _l("Tool"))])
-    key = StringField(_l("Key"), validators=[InputRequired(), Length(max=100)],
+    key = StringField(_l("Key"), validators=[Required(), AtMostCharacters(100)],
                       description=KEY_HELP)
-    label_fr = StringField(_l("French label"), validators=[InputRequired(), Length(max=200)])
-    label_en = StringField(_l("English label"), validators=[InputRequired(), Length(max=200)])
+    label_fr = StringField(_l("French label"), validators=[Required(), AtMostCharacters(200)])
+    label_en = StringField(_l("English label"), validators=[Required(), AtMostCharacters(200)])
     submit = SubmitField(_l("Add to the vocabulary"))
 
 
 class RelabelForm(FlaskForm):
     """New labels of a vocabulary item."""
 
-    label_fr = StringField(_l("French label"), validators=[InputRequired(), Length(max=200)])
-    label_en = StringField(_l("English label"), validators=[InputRequired(), Length(max=200)])
+    label_fr = StringField(_l("French label"), validators=[Required(), AtMostCharacters(200)])
+    label_en = StringField(_l("English label"), validators=[Required(), AtMostCharacters(200)])
     submit = SubmitField(_l("Save the labels"))
 
 
@@ -161,9 +163,10 @@ _HOURS = [Optional()]  # the service checks 0 < hours <= ten years
 class CategoryForm(FlaskForm):
     """Labels, requirements, SLA hours and root causes of a category."""
 
-    key = StringField(_l("Key"), validators=[Optional(), Length(max=100)], description=KEY_HELP)
-    label_fr = StringField(_l("French label"), validators=[InputRequired(), Length(max=200)])
-    label_en = StringField(_l("English label"), validators=[InputRequired(), Length(max=200)])
+    key = StringField(_l("Key"), validators=[Optional(), AtMostCharacters(100)],
+                      description=KEY_HELP)
+    label_fr = StringField(_l("French label"), validators=[Required(), AtMostCharacters(200)])
+    label_en = StringField(_l("English label"), validators=[Required(), AtMostCharacters(200)])
     competency = SelectField(_l("Competency"), validate_choice=False)
     authority = SelectField(_l("Authority"), validate_choice=False,
                             description=_l("The amount of an irritant is asked of this "
@@ -174,7 +177,7 @@ class CategoryForm(FlaskForm):
     sla_high = LocalDecimalField(SEVERITY_LABELS["high"], validators=_HOURS, places=None)
     sla_critical = LocalDecimalField(SEVERITY_LABELS["critical"], validators=_HOURS, places=None)
     root_causes = TextAreaField(
-        _l("Root causes"), validators=[InputRequired(), Length(max=20000)],
+        _l("Root causes"), validators=[Required(), AtMostCharacters(20_000)],
         description=_l("One per line: key | French label | English label."),
         render_kw={"rows": 8})
     active = BooleanField(_l("Active (offered when logging an irritant)"))
@@ -220,10 +223,10 @@ def vocabulary_choices(items: list[Any], language: str) -> list[SelectChoice]:
 class InviteForm(FlaskForm):
     """Who to invite, with which role and unit."""
 
-    email = StringField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    email = StringField(_l("Email address"), validators=[Required(), AtMostCharacters(254)])
+    name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
     role = SelectField(_l("Role"), validate_choice=False)
-    unit = StringField(_l("Unit (key)"), validators=[InputRequired(), Length(max=100)])
+    unit = StringField(_l("Unit (key)"), validators=[Required(), AtMostCharacters(100)])
     locale = SelectField(_l("Language"), choices=[
         SelectChoice("fr", "Français"), SelectChoice("en", "English")])
     submit = SubmitField(_l("Invite"))
@@ -233,7 +236,7 @@ class UserForm(FlaskForm):
     """A user's role and unit."""
 
     role = SelectField(_l("Role"), validate_choice=False)
-    unit = StringField(_l("Unit (key)"), validators=[InputRequired(), Length(max=100)])
+    unit = StringField(_l("Unit (key)"), validators=[Required(), AtMostCharacters(100)])
     submit = SubmitField(_l("Save"))
 
 

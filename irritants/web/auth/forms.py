@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
+from wtforms.validators import AnyOf, EqualTo, InputRequired
 
 from irritants.services.accounts import LOCALES, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from irritants.web.validators import AtMostCharacters, Required
 
 # Long enough for any password the policy accepts, short enough to bound the work.
-_TYPED_PASSWORD = Length(max=1024)
+_TYPED_PASSWORD = AtMostCharacters(1024)
 
 
 class LoginForm(FlaskForm):
@@ -18,7 +19,7 @@ class LoginForm(FlaskForm):
 
     email = StringField(
         _l("Email address"),
-        validators=[InputRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter your email address.")), AtMostCharacters(254)],
     )
     password = PasswordField(
         _l("Password"), validators=[InputRequired(_l("Enter your password.")), _TYPED_PASSWORD]
@@ -57,5 +58,5 @@ class ChangePasswordForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """The language of the pages; the value comes from the button pressed."""
 
-    lang = StringField(validators=[InputRequired(), AnyOf(LOCALES)])
+    lang = StringField(validators=[Required(), AnyOf(LOCALES)])
     next = HiddenField()

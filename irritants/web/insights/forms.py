@@ -18,9 +18,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from irritants.web.admin.forms import CheckboxesField, LocalDecimalField
+from irritants.web.validators import AtMostCharacters
 
 GROUP_CHOICES = [
     SelectChoice("root_cause", _l("Root cause")),
@@ -57,11 +58,11 @@ class FilterForm(FlaskForm):
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To (included)"), validators=[Optional()])
     subtree = StringField(_l("Team and its sub-units (key)"), validators=[Optional(),
-                                                                         Length(max=100)])
+                                                                         AtMostCharacters(100)])
     group_by = SelectField(_l("Group by"), choices=GROUP_CHOICES, default="root_cause")
     bucket = SelectField(_l("Time step"), choices=BUCKET_CHOICES, default="week")
     kind = SelectField(_l("What was lacking"), choices=KIND_CHOICES, default="")
-    unit = StringField(_l("Unit (key)"), validators=[Optional(), Length(max=100)])
+    unit = StringField(_l("Unit (key)"), validators=[Optional(), AtMostCharacters(100)])
     status = SelectField(_l("State"), choices=STATUS_CHOICES, default="")
     category = HiddenField()
     root_cause = HiddenField()
@@ -77,14 +78,15 @@ class MapForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Find a unit by name or key"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Find a unit by name or key"),
+                    validators=[Optional(), AtMostCharacters(100)])
 
 
 class GrantForm(FlaskForm):
     """Give a unit tools, competencies or a higher authority limit, saying why."""
 
     unit = StringField(_l("Unit (key)"), validators=[DataRequired(_l("Choose a team.")),
-                                                     Length(max=100)])
+                                                     AtMostCharacters(100)])
     tools = CheckboxesField(_l("Tools to give"), choices=[])
     competencies = CheckboxesField(_l("Competencies to give"), choices=[])
     authority = SelectField(_l("Authority to raise"), choices=[], default="")
@@ -93,7 +95,7 @@ class GrantForm(FlaskForm):
     unlimited = BooleanField(_l("Unlimited"))
     reason = TextAreaField(_l("Why"), validators=[DataRequired(_l("Say why: this field is "
                                                                   "required.")),
-                                                  Length(max=2000)],
+                                                  AtMostCharacters(2000)],
                            description=_l("Kept with the change: who granted what, when and why."))
     submit = SubmitField(_l("Grant"))
 
@@ -104,7 +106,7 @@ class ChangeForm(FlaskForm):
     class Meta:
         csrf = False
 
-    unit = StringField(_l("Unit (key)"), validators=[Optional(), Length(max=100)])
+    unit = StringField(_l("Unit (key)"), validators=[Optional(), AtMostCharacters(100)])
     tools = CheckboxesField(_l("Give tools"), choices=[])
     competencies = CheckboxesField(_l("Give competencies"), choices=[])
     authority = SelectField(_l("Set an authority limit"), choices=[], default="")
