@@ -126,8 +126,10 @@ class TestConfig(Config):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    # DATABASE_URL and its default hold in every environment (api.md); the suite's
+    # TEST_DATABASE_URL comes first (tests/conftest.py uses a temporary file without it).
     SQLALCHEMY_DATABASE_URI = database_url(
-        os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     )
     REDIS_URL = None
     WTF_CSRF_ENABLED = False

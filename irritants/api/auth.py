@@ -163,11 +163,11 @@ def _refused(response: Any) -> bool:
     return bool(response.status_code == 401)
 
 
-# Every attempt counts per client IP (each one costs an Argon2 verification); failed ones
-# also count per email address. A window passes and the account opens again: nobody can
-# lock a user out for good (reliability.md S7).
+# Failed attempts only count, per client IP and per email address, as on the sign-in page:
+# api.md's systems may ask for many tokens and always get them. A window passes and the
+# account opens again: nobody can lock a user out for good (reliability.md S7).
 @blp.route("", methods=["POST"])
-@limiter.limit(_token_rate_limit, key_func=_client_ip_key)
+@limiter.limit(_token_rate_limit, key_func=_client_ip_key, deduct_when=_refused)
 @limiter.limit(_token_rate_limit, key_func=_email_key, deduct_when=_refused)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)

@@ -10,7 +10,7 @@ of the replay when the change does not touch the requirements.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,8 +109,10 @@ class _Replayer:
     (origin, one id) -> a routing, shared by both sides when a set is unchanged.
     """
 
-    def __init__(self, org: OrgSnapshot, changed: OrgSnapshot) -> None:
+    def __init__(self, org: OrgSnapshot, changed: OrgSnapshot,
+                 excluded: Collection[str] = frozenset()) -> None:
         self.org, self.changed = org, changed
+        self.excluded = frozenset(excluded)
         self.mask_ids: dict[int, int] = {}
         self.masks: list[int] = []
         self.by_canonical: dict[tuple[Any, ...], MaskIds] = {}
@@ -127,8 +129,8 @@ class _Replayer:
         found = self.by_canonical.get(canonical)
         if found is None:
             found = (
-                self._intern(competent_mask(self.org, needs)),
-                self._intern(competent_mask(self.changed, needs)),
+                self._intern(competent_mask(self.org, needs, self.excluded)),
+                self._intern(competent_mask(self.changed, needs, self.excluded)),
             )
             self.by_canonical[canonical] = found
         return found
@@ -186,13 +188,16 @@ def replay(
     changes: Sequence[Change],
     cases: Iterable[ReplayCase],
     progress: Callable[[int], None] | None = None,
+    excluded: Collection[str] = frozenset(),
 ) -> WhatIfReport:
     """Route every case on the org and on the changed org, loads 0, and compare.
 
     KeyError when a change names an unknown unit or a case an unknown origin.
     `progress`, when given, is called with the number of cases done so far.
+    `excluded` units never receive work on either side (closed units: as route()'s
+    `excluded`, the same for every case).
     """
-    replayer = _Replayer(org, org.with_changes(changes))
+    replayer = _Replayer(org, org.with_changes(changes), excluded)
     by_requirements: dict[Requirements, MaskIds] = {}
     outcomes: dict[tuple[str, MaskIds], Outcome] = {}
     moves: list[tuple[int, str, str]] = []

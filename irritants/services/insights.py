@@ -323,7 +323,8 @@ def _replay_period(
     on_chunk: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     cases = _Cases(org, start, end, on_chunk=on_chunk)
-    report = replay(org, changes, cases)
+    # Closed units never receive work (routing leaves them out): on either side of the replay.
+    report = replay(org, changes, cases, excluded=cached_org().closed)
     gained: dict[str, int] = {}
     lost: dict[str, int] = {}
     for _irritant, before, after in report.moves:

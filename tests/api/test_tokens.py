@@ -275,6 +275,36 @@ def test_failed_attempts_on_one_email_are_throttled_from_any_address(
     assert attempt(201, password_of(other), other) == 201
 
 
+def test_successful_token_creations_are_not_counted(
+    client: FlaskClient, org: dict[str, Any], app: Flask, password_of: Callable[[str], str]
+) -> None:
+    limit = int(str(app.config.get("API_TOKEN_RATE_LIMIT")
+                    or app.config["LOGIN_RATE_LIMIT"]).split()[0])
+    emails = [user["email"] for user in org["users"]]
+
+    statuses = [
+        client.post("/api/v1/tokens", json={"email": email, "password": password_of(email)})
+        .status_code for email in (emails * (limit + 2))[: 2 * limit + 2]
+    ]
+
+    assert statuses == [201] * (2 * limit + 2)
+
+
+def test_failed_attempts_from_one_address_are_throttled_whatever_the_email(
+    client: FlaskClient, org: dict[str, Any], app: Flask, password_of: Callable[[str], str]
+) -> None:
+    limit = int(str(app.config.get("API_TOKEN_RATE_LIMIT")
+                    or app.config["LOGIN_RATE_LIMIT"]).split()[0])
+
+    statuses = [client.post("/api/v1/tokens", json={"email": f"nobody-{n}@example.com",
+                                                    "password": "wrong"}).status_code
+                for n in range(limit)]  # fmt: skip
+
+    assert statuses == [401] * limit
+    assert client.post("/api/v1/tokens", json={
+        "email": AGENT, "password": password_of(AGENT)}).status_code == 429
+
+
 def test_the_api_needs_no_csrf_token_even_when_csrf_is_on(
     client: FlaskClient, org: dict[str, Any], password_of: Callable[[str], str],
     monkeypatch: pytest.MonkeyPatch, app: Flask,

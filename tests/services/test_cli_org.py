@@ -259,6 +259,22 @@ def process_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def test_the_test_environment_reads_database_url_like_the_others(process_env, tmp_path):
+    # api.md: DATABASE_URL (default a SQLite file under instance/) in every environment.
+    env = {**process_env, "IRRITANTS_ENV": "test",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'test-env.db'}"}
+    assert flask(["db", "upgrade"], env).returncode == 0
+    imported = flask(["org", "import", str(SMALL_ORG)], env)
+    assert (imported.returncode, imported.stdout) == (0, SUMMARY_OF_SMALL_ORG)
+    del env["DATABASE_URL"]
+    default = subprocess.run(
+        [sys.executable, "-c", "from config import TestConfig\n"
+         "print(TestConfig.SQLALCHEMY_DATABASE_URI)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert default.stdout.strip() == f"sqlite:///{ROOT / 'instance' / 'irritants.db'}"
+
+
 def test_a_real_flask_process_imports_refuses_and_exports(process_env, org_data, tmp_path):
     imported = flask(["org", "import", str(SMALL_ORG)], process_env)
     assert (imported.returncode, imported.stdout) == (0, SUMMARY_OF_SMALL_ORG)

@@ -185,6 +185,32 @@ def test_several_changes_and_an_unlimited_authority_apply_together(
     }
 
 
+def test_a_closed_unit_receives_nothing_before_or_after_the_change(
+    org: dict[str, Any],
+) -> None:
+    # roubaix closed: routing leaves it out, and so does the replay on both sides. Before:
+    # lille-80 -> marseille (4: up to cs, down to marseille), lille-200 unroutable (3).
+    # After an unlimited refund for roubaix: the same, roubaix still receives nothing.
+    from irritants.services import org_edit
+
+    logged("lille", faulty(80), SINCE)
+    logged("lille", faulty(200), SINCE)
+    org_edit.close_unit("roubaix", actor=None)
+
+    result = run_whatif(actor=user("director@example.com"),
+                        changes=[{"unit": "roubaix", "set_authorities": {"refund": None}}])
+
+    assert {key: result[key] for key in FIGURES} == {
+        "replayed": 2,
+        "changed_assignee": 0,
+        "resolved_at_origin_before": 0,
+        "resolved_at_origin_after": 0,
+        "mean_distance_before": 3.5,
+        "mean_distance_after": 3.5,
+    }
+    assert result["units"] == []
+
+
 def test_nothing_logged_in_the_period_replays_nothing_with_means_zero(
     quarter: dict[str, int],
 ) -> None:

@@ -78,6 +78,24 @@ def test_a_change_that_touches_nobodys_needs_changes_nothing(org: OrgSnapshot) -
     assert report.workload_delta() == {}
 
 
+def test_excluded_units_receive_nothing_on_either_side(org: OrgSnapshot) -> None:
+    # roubaix closed: lille's faulty product goes to marseille (4: up to cs, down to
+    # marseille); an unlimited refund granted to roubaix moves nothing there.
+    change = Change("roubaix", set_authorities={"refund": None})
+
+    report = replay(org, [change], period(), excluded=frozenset({"roubaix"}))
+
+    assert report.figures() == {
+        "replayed": 4,
+        "changed_assignee": 0,
+        "resolved_at_origin_before": 1,
+        "resolved_at_origin_after": 1,
+        "mean_distance_before": 2.75,
+        "mean_distance_after": 2.75,
+    }
+    assert report.moves == ()
+
+
 def test_an_empty_period_reports_zeros(org: OrgSnapshot) -> None:
     report = replay(org, [], [])
 
