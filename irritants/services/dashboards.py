@@ -1382,7 +1382,7 @@ def _kept_local(org: CachedOrg, period: Period, unit: str, kind: str, key: str,
              for irritant_id, requirements in db.session.execute(query).tuples()]
     if not cases:
         return 0, 0
-    report = replay(org.snapshot, [change], cases)
+    report = replay(org.snapshot, [change], cases, excluded=org.closed)  # as routing does
     return report.replayed, report.resolved_at_origin_after - report.resolved_at_origin_before
 
 

@@ -36,6 +36,7 @@ from irritants.services.dashboards import Filters, Period, period_of
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.escalation import escalate_irritant
 from irritants.services.intake import log_irritant
+from irritants.services.org_edit import close_unit
 from irritants.services.resolution import resolve_irritant
 
 DAY0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
@@ -303,6 +304,14 @@ def test_the_training_plan_replays_granting_each_competency(history: dict[str, i
         ("north-bo", "service", 1, 1, 1),  # #8 would have stayed at North back-office
         ("south", "digital", 1, 0, 0),
     ]
+
+
+def test_a_closed_unit_would_keep_nothing_local(history: dict[str, int]) -> None:
+    user("lead.northbo").is_active_account = False
+    close_unit("north-bo", actor=user("director"))  # routing leaves it out: so does the replay
+    plan = dashboards.hr_view(actor=user("director"), period=PERIOD)["training"]
+    assert [(row["irritants"], row["kept_local"]) for row in plan.rows
+            if row["unit"] == "north-bo"] == [(1, 0)]
 
 
 def test_delegation_proposes_the_limits_covering_80_and_95_percent(org: dict[str, Any]) -> None:
