@@ -812,11 +812,34 @@ def _line_counts(period: Period, keys: list[str] | None, kind: str | None,
                        *_line_conditions(GapItem, keys, kind, unit, items))
                 .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key).subquery())
     first, last, corrections = span
+    folded = _folded_counts(first, last, _line_conditions(GapLine, keys, kind, unit, items))
+    extra = _unfolded_counts(first, last, corrections, keys, kind, unit, items)
+    count = func.coalesce(folded.c.n, 0) + func.coalesce(extra.c.n, 0)
+    joined = folded.join(extra, sa.and_(folded.c.unit_key == extra.c.unit_key,
+                                        folded.c.kind == extra.c.kind,
+                                        folded.c.item_key == extra.c.item_key), full=True)
+    return (select(func.coalesce(folded.c.unit_key, extra.c.unit_key).label("unit_key"),
+                   func.coalesce(folded.c.kind, extra.c.kind).label("kind"),
+                   func.coalesce(folded.c.item_key, extra.c.item_key).label("item_key"),
+                   count.label("n"))
+            .select_from(joined).where(count > 0).subquery())
+
+
+def _folded_counts(first: datetime, last: datetime, conditions: list[Any]) -> Any:
+    """The lines' counts over the months [first, last) from gap_line, those above 0."""
     # OFFSET 0 keeps the subquery apart, so that each row's count is worked out once.
     counted = (select(GapLine.unit_key, GapLine.kind, GapLine.item_key,
                       (_count_before(last) - _count_before(first)).label("n"))
-               .where(*_line_conditions(GapLine, keys, kind, unit, items)).offset(0).subquery())
-    folded = select(counted).where(counted.c.n > 0).subquery("folded")
+               .where(*conditions).offset(0).subquery())
+    return select(counted).where(counted.c.n > 0).subquery("folded")
+
+
+def _unfolded_counts(first: datetime, last: datetime,
+                     corrections: list[tuple[datetime, datetime, int]], keys: list[str] | None,
+                     kind: str | None, unit: str | None, items: list[tuple[str, str]] | None
+                     ) -> Any:
+    """Per line, what gap_line does not hold yet of the months [first, last) (the rows
+    appended since the last fold) and the signed gap items of the corrections."""
     pending = select(GapRollup.unit_key, GapRollup.kind, GapRollup.item_key,
                      GapRollup.n).where(
         ~GapRollup.folded, GapRollup.month >= first.date(), GapRollup.month < last.date(),
@@ -827,19 +850,10 @@ def _line_counts(period: Period, keys: list[str] | None, kind: str | None,
         *_line_conditions(GapItem, keys, kind, unit, items))
         for since, until, sign in corrections]
     changes = sa.union_all(pending, *hours).subquery()
-    extra = (select(changes.c.unit_key, changes.c.kind, changes.c.item_key,
-                    func.sum(changes.c.n).label("n"))
-             .group_by(changes.c.unit_key, changes.c.kind, changes.c.item_key)
-             .subquery("extra"))
-    count = func.coalesce(folded.c.n, 0) + func.coalesce(extra.c.n, 0)
-    joined = folded.join(extra, sa.and_(folded.c.unit_key == extra.c.unit_key,
-                                        folded.c.kind == extra.c.kind,
-                                        folded.c.item_key == extra.c.item_key), full=True)
-    return (select(func.coalesce(folded.c.unit_key, extra.c.unit_key).label("unit_key"),
-                   func.coalesce(folded.c.kind, extra.c.kind).label("kind"),
-                   func.coalesce(folded.c.item_key, extra.c.item_key).label("item_key"),
-                   count.label("n"))
-            .select_from(joined).where(count > 0).subquery())
+    return (select(changes.c.unit_key, changes.c.kind, changes.c.item_key,
+                   func.sum(changes.c.n).label("n"))
+            .group_by(changes.c.unit_key, changes.c.kind, changes.c.item_key)
+            .subquery("extra"))
 
 
 def _count_before(month: datetime) -> Any:
