@@ -17,35 +17,24 @@ from irritants.services.errors import InvalidInput, NotFound
 from irritants.web.decorators import SIGNED_IN, role_required
 from irritants.web.intake.forms import SEVERITY_CHOICES
 from irritants.web.irritant.forms import TakeForm
-from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
+from irritants.web.irritant.support import as_choices, language, unit_key
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
 from irritants.web.queue.rows import QueueText, queue_rows
-from irritants.web.unit_select import UnitChoices, unit_select_choices
+from irritants.web.unit_select import UnitChoices
 
 PER_PAGE = 50
 
 
-def _scope_select() -> Sequence[SelectChoice]:
-    """The units whose queue this user may open: everything, their subtree, or their unit
-    (for the first two, the same choices object for a whole org version)."""
-    own = unit_key(current_user.unit_id)
-    if current_user.role in access.SEES_ALL:
-        return unit_select_choices()
-    if current_user.role == "lead" and own is not None:
-        return unit_select_choices(within=own)
-    return as_choices([(own, unit_name(current_user.unit_id))]) if own is not None else []
-
-
 def _filter_form() -> QueueFilterForm:
     form = QueueFilterForm(request.args)
-    form.unit.choices = _scope_select()
+    form.unit.fill_units()
     # "Any" agrees with its noun in French: "Toutes" for Catégorie and Gravité (feminine).
     any_feminine = pgettext("any category or severity", "Any")
     form.category.choices = as_choices(intake.categories_by_use(None, language()),
                                        blank=any_feminine)
     form.severity.choices = [SelectChoice("", any_feminine), *SEVERITY_CHOICES]
-    form.origin.choices = unit_select_choices(blank=_("Anywhere"))
+    form.origin.fill_units(blank=_("Anywhere"))
     if not form.unit.data:
         form.unit.data = unit_key(current_user.unit_id)
     for name in ("status", "category", "severity", "origin"):
