@@ -85,7 +85,9 @@ class UnitChoices(tuple[SelectChoice, ...]):
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[Any, ...], UnitChoices] = {}
+# Each with the cached org it was built from: another org object of the same version number
+# (the snapshot forgotten, e.g. by tests that empty the database) gets its choices again.
+_cache: dict[tuple[Any, ...], tuple[Any, UnitChoices]] = {}
 
 
 def unit_select_choices(within: str | None = None, blank: Any = None) -> UnitChoices:
@@ -97,15 +99,16 @@ def unit_select_choices(within: str | None = None, blank: Any = None) -> UnitCho
     org = cached_org()
     key = (org.database, org.version, language(), within,
            None if blank is None else str(blank))
-    found = _cache.get(key)
-    if found is None:
-        choices = [SelectChoice("", blank)] if blank is not None else []
-        choices += [SelectChoice(value, label) for value, label in unit_choices(within)]
-        found = UnitChoices(choices)
-        with _lock:
-            if len(_cache) >= _MAX_CACHED:
-                _cache.clear()
-            _cache[key] = found
+    cached = _cache.get(key)
+    if cached is not None and cached[0] is org:
+        return cached[1]
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    choices += [SelectChoice(value, label) for value, label in unit_choices(within)]
+    found = UnitChoices(choices)
+    with _lock:
+        if len(_cache) >= _MAX_CACHED:
+            _cache.clear()
+        _cache[key] = (org, found)
     return found
 
 
