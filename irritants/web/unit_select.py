@@ -19,11 +19,12 @@ and its suggestions.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -138,8 +139,28 @@ class UnitEntry:
     name: str
     plain_name: str
     plain_key: str
-    words: tuple[str, ...]  # the plain name's words, for "a word starts with"
     haystack: str  # the plain name and key, for "has every word typed"
+
+
+class _Lines:
+    """Texts in one string, a line each, searched at the speed of str.find: which lines
+    have a needle ("\n" + text: which start with it), in order, each once."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.blob = "\n" + "\n".join(texts) + "\n"
+        self.ends: list[int] = []  # where each line's closing "\n" is
+        end = 0
+        for text in texts:
+            end += len(text) + 1
+            self.ends.append(end)
+
+    def hits(self, needle: str) -> Iterator[int]:
+        find, ends = self.blob.find, self.ends
+        at = find(needle)
+        while at != -1:
+            line = bisect.bisect_left(ends, at + 1)  # a leading "\n" ends the line before
+            yield line
+            at = find(needle, ends[line])
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,9 @@ class UnitIndex:
     name_of: Mapping[str, str]
     by_name: Mapping[str, tuple[str, ...]]
     by_plain_key: Mapping[str, str]
+    names: _Lines
+    keys: _Lines
+    haystacks: _Lines
 
     @classmethod
     def of(cls, choices: Iterable[SelectChoice]) -> UnitIndex:
@@ -162,8 +186,7 @@ class UnitIndex:
             name = str(choice.label).strip()  # without the tree's indent
             plain = plain_text(name)
             plain_key = plain_text(key)
-            entries.append(UnitEntry(key, name, plain, plain_key, tuple(plain.split()),
-                                     f"{plain} {plain_key}"))
+            entries.append(UnitEntry(key, name, plain, plain_key, f"{plain} {plain_key}"))
             name_of[key] = name
         by_name: dict[str, list[str]] = {}
         by_plain_key: dict[str, str] = {}
@@ -171,7 +194,10 @@ class UnitIndex:
             by_name.setdefault(entry.plain_name, []).append(entry.key)
             by_plain_key.setdefault(entry.plain_key, entry.key)
         return cls(tuple(entries), name_of,
-                   {name: tuple(keys) for name, keys in by_name.items()}, by_plain_key)
+                   {name: tuple(keys) for name, keys in by_name.items()}, by_plain_key,
+                   _Lines([entry.plain_name for entry in entries]),
+                   _Lines([entry.plain_key for entry in entries]),
+                   _Lines([entry.haystack for entry in entries]))
 
 
 def unit_index(choices: Sequence[SelectChoice]) -> UnitIndex:
@@ -227,26 +253,49 @@ def unit_suggestions(text: str, choices: Sequence[SelectChoice],
                      limit: int | None = None) -> list[dict[str, str]]:
     """The units of `choices` whose name or key has every word of `text` (case and accents
     ignored): those whose name or key starts with it first, then those with a word of the
-    name starting with it, then the others, each in the choices' order; at most `limit`
-    (SUGGESTIONS), none for less than SUGGEST_FROM characters."""
+    name starting with its first word, then the others, each in the choices' order; at
+    most `limit` (SUGGESTIONS), none for less than SUGGEST_FROM characters.
+
+    The units are found by searching the index's texts (str.find), not by a loop over the
+    units: a few tenths of a millisecond for 10,000 units, at worst a few milliseconds."""
     typed = plain_text(text)
-    words = typed.split()
     if len(typed) < SUGGEST_FROM:
         return []
-    first = words[0]
-    found = []
-    for position, entry in enumerate(unit_index(choices).entries):
-        if not all(word in entry.haystack for word in words):
+    limit = limit or SUGGESTIONS
+    words = typed.split()
+    index = unit_index(choices)
+    blob = index.haystacks.blob
+    if not all(word in blob for word in words):
+        return []
+    entries = index.entries
+    # First, the names and keys that start with the text (they have every word).
+    first: list[int] = []
+    for line in heapq.merge(index.names.hits("\n" + typed), index.keys.hits("\n" + typed)):
+        if len(first) >= limit:
+            break
+        if not first or first[-1] != line:
+            first.append(line)
+    # Then, among the units with the rarest word, those with a word of the name starting
+    # with the first word typed, then the others.
+    start = words[0]
+    word_start_exists = f"\n{start}" in index.names.blob or f" {start}" in index.names.blob
+    second: list[int] = []
+    third: list[int] = []
+    wanted = limit - len(first)
+    taken = set(first)
+    for line in index.haystacks.hits(min(words, key=blob.count)) if wanted > 0 else ():
+        if len(second) >= wanted or (len(third) >= wanted and not word_start_exists):
+            break
+        entry = entries[line]
+        if line in taken or not all(word in entry.haystack for word in words):
             continue
-        if entry.plain_name.startswith(typed) or entry.plain_key.startswith(typed):
-            rank = 0
-        elif any(word.startswith(first) for word in entry.words):
-            rank = 1
-        else:
-            rank = 2
-        found.append((rank, position, entry))
-    return [{"key": entry.key, "name": entry.name, "label": unit_label(entry.name, entry.key)}
-            for _rank, _position, entry in heapq.nsmallest(limit or SUGGESTIONS, found)]
+        if f" {entry.plain_name}".find(f" {start}") != -1:
+            second.append(line)
+        elif len(third) < wanted:
+            third.append(line)
+    chosen = (first + second + third)[:limit]
+    return [{"key": entries[line].key, "name": entries[line].name,
+             "label": unit_label(entries[line].name, entries[line].key)} for line in chosen]
 
 
 # -- which units a field offers ----------------------------------------------------------------
@@ -289,10 +338,23 @@ def unit_set_choices(unit_set: str, blank: Any = None) -> Sequence[SelectChoice]
 
 
 def is_large(choices: Sequence[SelectChoice]) -> bool:
-    """Whether these choices are too many for a select (the picker's text input instead)."""
-    if len(choices) < PICKER_FROM:
-        return False
-    return len(unit_index(choices).entries) >= PICKER_FROM
+    """Whether these choices are too many for a select (the picker's text input instead):
+    PICKER_FROM units or more, a blank choice (always the first) left out."""
+    units = len(choices)
+    if units and choices[0].value == "":
+        units -= 1
+    return units >= PICKER_FROM
+
+
+def unit_name_in(choices: Sequence[SelectChoice], key: str) -> str | None:
+    """The name of the unit of that key among the choices (its label without the tree's
+    indent), None when it is not there; found by key in UnitChoices, without the index."""
+    if isinstance(choices, UnitChoices):
+        position = choices.position.get(key)
+        found = choices[position] if position is not None else None
+    else:
+        found = next((choice for choice in choices if choice.value == key), None)
+    return str(found.label).strip() if found is not None else None
 
 
 class _UnitSelect(Select):
@@ -393,7 +455,7 @@ class UnitSelectField(SelectField):
 
     def picker_text(self) -> str:
         """What the picker's box shows: the unit's "Name (key)", else what was typed."""
-        name = unit_index(self.choices).name_of.get(self.data) if self.data else None
+        name = unit_name_in(self.choices, self.data) if self.data else None
         if name is not None and self.unresolved is None:
             return unit_label(name, self.data)
         return self.typed if self.typed is not None else (self.data or "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, render_template, request
@@ -21,7 +20,7 @@ from irritants.web.irritant.support import as_choices, language, unit_key
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
 from irritants.web.queue.rows import QueueText, queue_rows
-from irritants.web.unit_select import UnitChoices
+from irritants.web.unit_select import unit_name_in
 
 PER_PAGE = 50
 
@@ -41,16 +40,6 @@ def _filter_form() -> QueueFilterForm:
         if getattr(form, name).data is None:
             getattr(form, name).data = ""
     return form
-
-
-def _label_of(choices: Sequence[SelectChoice], unit: str) -> str:
-    """The unit's name among the choices, without its indent (the page's title)."""
-    if isinstance(choices, UnitChoices):  # a whole organisation's: found by key, not scanned
-        position = choices.position.get(unit)
-        found = choices[position] if position is not None else None
-    else:
-        found = next((choice for choice in choices if choice.value == unit), None)
-    return str(found.label).strip() if found is not None else ""
 
 
 def _filters(form: QueueFilterForm) -> queues.IrritantFilters:
@@ -73,7 +62,9 @@ def index():
     if not unit or not access.may_view_queue(current_user, unit):
         abort(404)
     page = request.args.get("page", 1, type=int) or 1
-    context: dict[str, Any] = {"form": form, "unit_name": _label_of(form.unit.choices, unit)}
+    # The unit's name among the choices, without its indent (the page's title).
+    title = unit_name_in(form.unit.choices, unit) or ""
+    context: dict[str, Any] = {"form": form, "unit_name": title}
     status = 200
     if form.validate():
         try:
