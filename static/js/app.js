@@ -151,6 +151,11 @@
         list.appendChild(option);
       });
       setOpen(found.length > 0);
+      /* Under a box low on a phone's screen, the list would open out of sight. */
+      var height = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+      if (found.length && list.getBoundingClientRect().bottom > height) {
+        list.scrollIntoView({ block: "nearest" });
+      }
     };
     var pick = function (index) {
       var item = items[index];
