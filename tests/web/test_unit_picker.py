@@ -10,6 +10,7 @@ app-support.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
+from wtforms.fields.choices import SelectChoice
 
 from irritants.extensions import db
 from irritants.models import Irritant, IrritantEvent
@@ -524,3 +526,43 @@ def test_a_suggestion_reads_no_unit_row_once_the_org_is_cached(
 
     assert suggested(agent, "open", "store") == ["lille", "roubaix", "marseille", "nice"]
     assert [s for s in statements if re.search(r"\bFROM unit\b", s)] == []
+
+
+def test_the_suggestions_are_those_of_a_plain_loop_over_the_units() -> None:
+    # unit_suggestions searches the index's texts; this loop says what it must find.
+    names = ["Magasin 1-1", "Magasin 1-12", "Région 1", "Back-office 1", "Magasin 12-1",
+             "Store Nîmes l’Étoile", "Région Île-de-France", "Île", "Ma maison", "Sud",
+             "Magasin du Sud", "Sud-Ouest", "a b", "ab", "b a", "Étoile du Nord"]
+    units = [SelectChoice("", "Anywhere")] + [
+        SelectChoice(f"u{number}-{name.split()[0].lower()}", "\u00a0\u00a0" + name)
+        for number, name in enumerate(names)]
+
+    def reference(text: str, limit: int) -> list[str]:
+        typed = unit_select.plain_text(text)
+        if len(typed) < unit_select.SUGGEST_FROM:
+            return []
+        words = typed.split()
+        found = []
+        for position, choice in enumerate(units[1:]):
+            name, key = unit_select.plain_text(str(choice.label)), choice.value
+            if not all(word in f"{name} {key}" for word in words):
+                continue
+            if name.startswith(typed) or key.startswith(typed):
+                rank = 0
+            elif any(word.startswith(words[0]) for word in name.split()):
+                rank = 1
+            else:
+                rank = 2
+            found.append((rank, position, key))
+        return [key for _rank, _position, key in sorted(found)[:limit]]
+
+    texts = ["ma", "magasin 1", "1-1", "sud", "ile", "ÎLE", "etoile", "l'etoile", "u1", "a b",
+             "b a", "ab", "in", "gion", "ud", "de", "1 magasin", "zz", "o", "-1", "u"]
+    alphabet = "abdegilmnorsu1- "
+    generator = random.Random(7)
+    texts += ["".join(generator.choice(alphabet) for _ in range(generator.randint(2, 6)))
+              for _ in range(300)]
+    for limit in (1, 3, 20):
+        for text in texts:
+            found = [item["key"] for item in unit_select.unit_suggestions(text, units, limit)]
+            assert found == reference(text, limit), (text, limit)
