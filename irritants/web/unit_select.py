@@ -337,13 +337,15 @@ def unit_set_choices(unit_set: str, blank: Any = None) -> Sequence[SelectChoice]
     return UNIT_SETS[unit_set](blank)
 
 
+def blank_of(choices: Sequence[SelectChoice]) -> Any:
+    """The label of the blank choice ("Anywhere", "Choose…"; always the first), else None."""
+    return choices[0].label if choices and choices[0].value == "" else None
+
+
 def is_large(choices: Sequence[SelectChoice]) -> bool:
     """Whether these choices are too many for a select (the picker's text input instead):
-    PICKER_FROM units or more, a blank choice (always the first) left out."""
-    units = len(choices)
-    if units and choices[0].value == "":
-        units -= 1
-    return units >= PICKER_FROM
+    PICKER_FROM units or more, the blank choice left out."""
+    return len(choices) - (blank_of(choices) is not None) >= PICKER_FROM
 
 
 def unit_name_in(choices: Sequence[SelectChoice], key: str) -> str | None:
@@ -394,7 +396,7 @@ class _UnitSelect(Select):
         for name in dir(flags):
             if name in self.validation_attrs and name not in kwargs:
                 kwargs[name] = getattr(flags, name)
-        blank = next((choice.label for choice in field.choices if choice.value == ""), None)
+        blank = blank_of(field.choices)
         if blank is not None:  # "Anywhere", "Choose…": what an empty box means
             kwargs.setdefault("placeholder", str(blank))
         kwargs.update(type="text", autocomplete="off", autocapitalize="off", spellcheck="false",
@@ -448,8 +450,7 @@ class UnitSelectField(SelectField):
         if self.typed is None or not self.is_picker():
             return
         found = resolve_unit_text(self.typed, self.choices)
-        has_blank = any(choice.value == "" for choice in self.choices)
-        if found.key == "" and not has_blank:
+        if found.key == "" and blank_of(self.choices) is None:
             found = Resolved(None, gettext("Choose a team."))
         self.data, self.unresolved = found.key, found.error
 
