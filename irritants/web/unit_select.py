@@ -456,10 +456,11 @@ class UnitSelectField(SelectField):
 
     def picker_text(self) -> str:
         """What the picker's box shows: the unit's "Name (key)", else what was typed."""
-        name = unit_name_in(self.choices, self.data) if self.data else None
+        key = self.data if isinstance(self.data, str) else ""
+        name = unit_name_in(self.choices, key) if key else None
         if name is not None and self.unresolved is None:
-            return unit_label(name, self.data)
-        return self.typed if self.typed is not None else (self.data or "")
+            return unit_label(name, key)
+        return self.typed if self.typed is not None else key
 
     def selected_position(self) -> int | None:
         """Where the current value is among the choices (None when it is not there)."""
