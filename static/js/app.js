@@ -77,6 +77,181 @@
     });
   });
 
+  /* A team picker (input[data-unit-picker]: a large organisation's teams, too many for a
+     select) is a combobox: from 2 characters typed, and once typing pauses, the teams whose
+     name or key has them are asked for (the URL of data-unit-picker, &q=) and listed under
+     the box; a tap, or the arrows then Enter, puts one in the box as "Name (key)", which the
+     server reads back. Without this script the box still takes a key, "Name (key)" or a
+     name. Every text from the server is set with textContent. */
+  var PICKER_FROM = 2;
+  var PICKER_DELAY = 200;
+  var PICKED = /\([^()]*\)\s*$/;
+  document.querySelectorAll("input[data-unit-picker]").forEach(function (input, number) {
+    if (!window.fetch) {
+      return;
+    }
+    var url = input.getAttribute("data-unit-picker");
+    var list = document.createElement("ul");
+    list.id = (input.id || "unit-picker-" + number) + "-suggestions";
+    list.className = "unit-picker__list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    var label = input.labels && input.labels[0];
+    if (label) {
+      list.setAttribute("aria-label", label.textContent.trim());
+    }
+    var wrapper = document.createElement("div");
+    wrapper.className = "unit-picker";
+    input.parentNode.insertBefore(wrapper, input);
+    wrapper.appendChild(input);
+    wrapper.appendChild(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+
+    var items = [];
+    var active = -1;
+    var timer = null;
+    var pending = null;
+    var asked = input.value.trim();
+
+    var setActive = function (index) {
+      var options = list.children;
+      if (options[active]) {
+        options[active].setAttribute("aria-selected", "false");
+      }
+      active = index;
+      if (options[active]) {
+        options[active].setAttribute("aria-selected", "true");
+        input.setAttribute("aria-activedescendant", options[active].id);
+        options[active].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    };
+    var setOpen = function (open) {
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", open ? "true" : "false");
+      if (!open) {
+        setActive(-1);
+      }
+    };
+    var show = function (found) {
+      setActive(-1);
+      items = found;
+      list.replaceChildren();
+      found.forEach(function (item, index) {
+        var option = document.createElement("li");
+        option.id = list.id + "-" + index;
+        option.className = "unit-picker__option";
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.textContent = item.label;
+        list.appendChild(option);
+      });
+      setOpen(found.length > 0);
+      /* Under a box low on a phone's screen, the list would open out of sight. */
+      var height = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+      if (found.length && list.getBoundingClientRect().bottom > height) {
+        list.scrollIntoView({ block: "nearest" });
+      }
+    };
+    var pick = function (index) {
+      var item = items[index];
+      if (!item) {
+        return;
+      }
+      input.value = item.label;
+      asked = item.label;
+      setOpen(false);
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    var ask = function () {
+      var text = input.value.trim();
+      if (text === asked) {
+        return;
+      }
+      asked = text;
+      if (pending) {
+        pending.abort();
+        pending = null;
+      }
+      if (text.length < PICKER_FROM) {
+        show([]);
+        return;
+      }
+      pending = window.AbortController ? new AbortController() : null;
+      var separator = url.indexOf("?") === -1 ? "?" : "&";
+      fetch(url + separator + "q=" + encodeURIComponent(text), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+        signal: pending ? pending.signal : undefined
+      }).then(function (response) {
+        return response.ok ? response.json() : { items: [] };
+      }).then(function (body) {
+        if (text === asked && document.activeElement === input) {
+          show(Array.isArray(body.items) ? body.items : []);
+        }
+      }).catch(function () { /* no suggestions: the box still takes what is typed */ });
+    };
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, PICKER_DELAY);
+    });
+    /* A chosen team ("Name (key)") is selected when the box takes the focus, so that what
+       is typed next replaces it; the mouseup of that tap or click would place the caret. */
+    var selecting = false;
+    input.addEventListener("focus", function () {
+      selecting = PICKED.test(input.value);
+      if (selecting) {
+        input.select();
+      }
+    });
+    input.addEventListener("mouseup", function (event) {
+      if (selecting) {
+        event.preventDefault();
+        selecting = false;
+      }
+    });
+    input.addEventListener("keydown", function (event) {
+      var open = !list.hidden;
+      selecting = false;
+      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && items.length) {
+        event.preventDefault();
+        var down = event.key === "ArrowDown";
+        setOpen(true);
+        if (active < 0) {
+          setActive(down ? 0 : items.length - 1);
+        } else {
+          setActive((active + (down ? 1 : -1) + items.length) % items.length);
+        }
+      } else if (event.key === "Enter" && open && active >= 0) {
+        event.preventDefault();  /* picks the team, does not send the form */
+        pick(active);
+      } else if (event.key === "Escape" && open) {
+        event.preventDefault();
+        event.stopPropagation();
+        setOpen(false);
+      }
+    });
+    input.addEventListener("blur", function () {
+      selecting = false;
+      setOpen(false);
+    });
+    /* A tap on a suggestion keeps the focus in the box (no blur closing the list first). */
+    list.addEventListener("mousedown", function (event) {
+      event.preventDefault();
+    });
+    list.addEventListener("click", function (event) {
+      var option = event.target.closest("[role=option]");
+      if (option) {
+        pick(Array.prototype.indexOf.call(list.children, option));
+      }
+    });
+  });
+
   /* A form sent back with errors: its first field in error takes the focus, which brings it
      into sight; without one, the first message comes into sight. On a phone the form was
      often sent from far down a long page (the irritant's actions), and the page comes back

@@ -147,6 +147,8 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("irritant.show", "GET"): expect(irritant_path(), 302, 200, 200, 200, 200),
     ("irritant.take", "POST"): expect(irritant_path("/take"), 302, 303, 303, 403, 403),
     ("main.index", "GET"): expect("/", 302, HOME, HOME, HOME, HOME),
+    ("main.unit_suggestions", "GET"): expect(
+        "/units/suggest?among=open&q=lil", 302, 200, 200, 200, 200),
     ("notifications.index", "GET"): expect("/notifications", 302, 200, 200, 200, 200),
     ("notifications.read", "POST"): expect("/notifications/read", 302, 303, 303, 303, 303),
     ("queue.index", "GET"): expect("/queue", 302, 200, 200, 200, 200),

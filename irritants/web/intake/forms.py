@@ -67,7 +67,7 @@ class IntakeForm(FlaskForm):
         validators=[Optional(), AtMostCharacters(100)],
     )
     channel = SelectField(_l("Channel"), choices=CHANNEL_CHOICES, default="")
-    origin_unit = UnitSelectField(_l("Where it happened"), choices=[])
+    origin_unit = UnitSelectField(_l("Where it happened"), choices=[], unit_set="open")
     photo = FileField(_l("Photo"))
 
 

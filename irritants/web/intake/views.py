@@ -26,7 +26,7 @@ from irritants.web.irritant.support import (
     unit_key,
     unit_name,
 )
-from irritants.web.unit_select import unit_select_choices
+from irritants.web.unit_select import unit_key_of
 
 log = logging.getLogger(__name__)
 SIMILAR_SUMMARY_LENGTH = 160
@@ -34,11 +34,10 @@ MINE_PER_PAGE = 25
 
 
 def _fill_choices(form: IntakeForm, origin: str | None) -> None:
-    """Categories most used at the origin first; units in tree order."""
+    """Categories most used at the origin first (the units are filled before)."""
     form.category.choices = as_choices(
         intake.categories_by_use(origin, language()), blank=_("Choose…")
     )
-    form.origin_unit.choices = unit_select_choices()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -46,6 +45,7 @@ def _fill_choices(form: IntakeForm, origin: str | None) -> None:
 def new():
     """The one-page intake form; a logged irritant opens on its own page."""
     form = IntakeForm()
+    form.origin_unit.fill_units()
     own = unit_key(current_user.unit_id)
     origin = form.origin_unit.data if request.method == "POST" else own
     _fill_choices(form, origin or own)
@@ -79,6 +79,7 @@ def form_too_large(error: RequestEntityTooLarge) -> Any:
     if request.endpoint != "intake.new" or not current_user.is_authenticated:
         return error
     form = IntakeForm(formdata=None)
+    form.origin_unit.fill_units()
     own = unit_key(current_user.unit_id)
     _fill_choices(form, own)
     form.origin_unit.data = own
@@ -114,7 +115,9 @@ def _attach_photo(irritant: Irritant, photo: FileStorage | None) -> None:
 def similar():
     """Open irritants of that category at that origin, for the duplicate hint (JSON)."""
     category = request.args.get("category", "")
-    origin = request.args.get("origin", "") or unit_key(current_user.unit_id) or ""
+    # The form's origin as sent: a key, or what its picker shows ("Store Lille (lille)").
+    typed = request.args.get("origin", "")
+    origin = unit_key_of(typed) or typed or unit_key(current_user.unit_id) or ""
     found = intake.similar_open_irritants(
         category=category, origin_unit=origin, actor=current_user
     )

@@ -97,7 +97,7 @@ class EscalateForm(FlaskForm):
 class ReassignForm(FlaskForm):
     """Assign by hand to any unit, with a reason."""
 
-    unit = UnitSelectField(_l("Team"), choices=[],
+    unit = UnitSelectField(_l("Team"), choices=[], unit_set="open",
                            validators=[DataRequired(_l("Choose a team."))])
     # Its own id: the escalation's reason shares the page (and its label would point there).
     reason = TextAreaField(

@@ -46,7 +46,6 @@ from irritants.web.irritant.support import (
     vocabulary_label,
 )
 from irritants.web.irritant.timeline import build_timeline, root_cause_label
-from irritants.web.unit_select import unit_select_choices
 
 FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "take_form": TakeForm,
@@ -86,7 +85,7 @@ def _fill_choices(irritant: Irritant, forms: dict[str, FlaskForm], shown: set[st
     if "escalate_form" in shown:
         _fill_needs(forms["escalate_form"])
     if "reassign_form" in shown:
-        forms["reassign_form"].unit.choices = unit_select_choices(blank=_("Choose…"))
+        forms["reassign_form"].unit.fill_units(blank=_("Choose…"))
 
 
 def _fill_root_causes(irritant: Irritant, resolve: FlaskForm) -> None:

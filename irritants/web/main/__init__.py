@@ -1,4 +1,4 @@
-"""Home page and health check."""
+"""Home page, health check, and the unit pickers' suggestions."""
 
 from flask import Blueprint
 

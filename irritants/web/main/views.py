@@ -1,15 +1,16 @@
-"""Home page and health check."""
+"""Home page, health check, and the unit pickers' suggestions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, redirect, render_template, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from irritants.extensions import db
 from irritants.models import ROLES
+from irritants.web import unit_select
 from irritants.web.decorators import public, role_required
 from irritants.web.main import bp
 from irritants.web.navigation import home_endpoint_for
@@ -39,3 +40,16 @@ def healthz() -> Any:
         database = "down"
     body = {"database": database, "redis": jobs.redis_status()}
     return jsonify(body), 200 if database == "ok" else 503
+
+
+@bp.get("/units/suggest")
+@role_required(*ROLES)
+def unit_suggestions() -> Any:
+    """The units of a set (`among`: a unit picker's, e.g. "open") whose name or key has
+    the text typed (`q`): JSON {"items": [{"key", "name", "label"}]} (at most 20)."""
+    among = request.args.get("among", "")
+    if among not in unit_select.UNIT_SETS:
+        abort(404)
+    choices = unit_select.unit_set_choices(among)
+    items = unit_select.unit_suggestions(request.args.get("q", ""), choices)
+    return jsonify(items=items)

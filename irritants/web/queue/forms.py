@@ -23,8 +23,8 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    unit = UnitSelectField(_l("Team"), choices=[])
+    unit = UnitSelectField(_l("Team"), choices=[], unit_set="queue")
     status = SelectField(_l("State"), choices=STATE_CHOICES, default="")
     category = SelectField(_l("Category"), choices=[], default="")
     severity = SelectField(_l("Severity"), choices=[], default="")
-    origin = UnitSelectField(_l("Where it happened"), choices=[], default="")
+    origin = UnitSelectField(_l("Where it happened"), choices=[], default="", unit_set="open")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, render_template, request
@@ -17,51 +16,30 @@ from irritants.services.errors import InvalidInput, NotFound
 from irritants.web.decorators import SIGNED_IN, role_required
 from irritants.web.intake.forms import SEVERITY_CHOICES
 from irritants.web.irritant.forms import TakeForm
-from irritants.web.irritant.support import as_choices, language, unit_key, unit_name
+from irritants.web.irritant.support import as_choices, language, unit_key
 from irritants.web.queue import bp
 from irritants.web.queue.forms import QueueFilterForm
 from irritants.web.queue.rows import QueueText, queue_rows
-from irritants.web.unit_select import UnitChoices, unit_select_choices
+from irritants.web.unit_select import unit_name_in
 
 PER_PAGE = 50
 
 
-def _scope_select() -> Sequence[SelectChoice]:
-    """The units whose queue this user may open: everything, their subtree, or their unit
-    (for the first two, the same choices object for a whole org version)."""
-    own = unit_key(current_user.unit_id)
-    if current_user.role in access.SEES_ALL:
-        return unit_select_choices()
-    if current_user.role == "lead" and own is not None:
-        return unit_select_choices(within=own)
-    return as_choices([(own, unit_name(current_user.unit_id))]) if own is not None else []
-
-
 def _filter_form() -> QueueFilterForm:
     form = QueueFilterForm(request.args)
-    form.unit.choices = _scope_select()
+    form.unit.fill_units()
     # "Any" agrees with its noun in French: "Toutes" for Catégorie and Gravité (feminine).
     any_feminine = pgettext("any category or severity", "Any")
     form.category.choices = as_choices(intake.categories_by_use(None, language()),
                                        blank=any_feminine)
     form.severity.choices = [SelectChoice("", any_feminine), *SEVERITY_CHOICES]
-    form.origin.choices = unit_select_choices(blank=_("Anywhere"))
+    form.origin.fill_units(blank=_("Anywhere"))
     if not form.unit.data:
         form.unit.data = unit_key(current_user.unit_id)
     for name in ("status", "category", "severity", "origin"):
         if getattr(form, name).data is None:
             getattr(form, name).data = ""
     return form
-
-
-def _label_of(choices: Sequence[SelectChoice], unit: str) -> str:
-    """The unit's name among the choices, without its indent (the page's title)."""
-    if isinstance(choices, UnitChoices):  # a whole organisation's: found by key, not scanned
-        position = choices.position.get(unit)
-        found = choices[position] if position is not None else None
-    else:
-        found = next((choice for choice in choices if choice.value == unit), None)
-    return str(found.label).strip() if found is not None else ""
 
 
 def _filters(form: QueueFilterForm) -> queues.IrritantFilters:
@@ -84,7 +62,9 @@ def index():
     if not unit or not access.may_view_queue(current_user, unit):
         abort(404)
     page = request.args.get("page", 1, type=int) or 1
-    context: dict[str, Any] = {"form": form, "unit_name": _label_of(form.unit.choices, unit)}
+    # The unit's name among the choices, without its indent (the page's title).
+    title = unit_name_in(form.unit.choices, unit) or ""
+    context: dict[str, Any] = {"form": form, "unit_name": title}
     status = 200
     if form.validate():
         try:
