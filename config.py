@@ -47,6 +47,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Keep the org snapshot out of Python's full garbage collections (services/snapshot.py).
+    FREEZE_ORG_SNAPSHOT = True
 
     # Sessions: revocable through the per-user session version (see models.User).
     SESSION_COOKIE_NAME = "irritants_session"
@@ -141,6 +143,7 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     MAIL_BACKEND = "locmem"
     RUN_INPROCESS_SCHEDULER = False
+    FREEZE_ORG_SNAPSHOT = False  # a full collection at every test's new org would cost minutes
     UPLOAD_DIR = os.environ.get("TEST_UPLOAD_DIR") or "/tmp/irritants-test-uploads"  # noqa: S108
 
 
