@@ -40,7 +40,8 @@ def new_org_version(db: Any, key: str) -> None:
 def test_a_new_org_is_frozen_and_the_one_it_replaces_is_freed(db: Any, freezing: None) -> None:
     new_org_version(db, "west")
     built = cached_org()
-    assert not tracked(built) and not tracked(built.snapshot)
+    assert not tracked(built)
+    assert not tracked(built.snapshot)
     replaced = weakref.ref(built)
     del built
     db.session.commit()  # the session forgets the org it remembered for its transaction
