@@ -169,7 +169,7 @@ def _refused(response: Any) -> bool:
 @blp.route("", methods=["POST"])
 @limiter.limit(_token_rate_limit, key_func=_client_ip_key, deduct_when=_refused)
 @limiter.limit(_token_rate_limit, key_func=_email_key, deduct_when=_refused)
-@blp.arguments(TokenRequestSchema)
+@blp.arguments(TokenRequestSchema())
 @blp.response(201, TokenSchema)
 @error_responses(blp, 401, 422, 429)
 @blp.doc(security=[], summary="Create a token",

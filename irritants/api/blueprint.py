@@ -6,7 +6,7 @@ Usage (see irritants/api/units.py)::
 
     @blp.route("/units", methods=["GET"])
     @token_auth
-    @blp.arguments(PaginationSchema, location="query")
+    @blp.arguments(PaginationSchema(), location="query")
     @blp.response(200, page_schema(UnitSchema))
     @error_responses(blp, 401, 422)
     def list_units(args): ...

@@ -221,7 +221,7 @@ class WhatIfRunSchema(ma.Schema):
 
 @blp.route("/gaps", methods=["GET"])
 @token_auth
-@blp.arguments(PeriodSchema, location="query", unknown=ma.RAISE)
+@blp.arguments(PeriodSchema(), location="query", unknown=ma.RAISE)
 @blp.response(200, GapsSchema)
 @error_responses(blp, 401, 403, 422)
 @blp.doc(summary="The gaps of a period",
@@ -240,7 +240,7 @@ def gaps(args: dict[str, Any]) -> Any:
 
 @blp.route("/locality", methods=["GET"])
 @token_auth
-@blp.arguments(LocalityQuerySchema, location="query", unknown=ma.RAISE)
+@blp.arguments(LocalityQuerySchema(), location="query", unknown=ma.RAISE)
 @blp.response(200, LocalitySchema)
 @error_responses(blp, 401, 403, 404, 422)
 @blp.doc(summary="Locality: how close to the customer irritants are resolved",
@@ -259,7 +259,7 @@ def locality(args: dict[str, Any]) -> Any:
 
 @blp.route("/whatif", methods=["POST"])
 @token_auth
-@blp.arguments(WhatIfSchema)
+@blp.arguments(WhatIfSchema())
 @blp.response(200, WhatIfFiguresSchema)
 @error_responses(blp, 401, 403, 422)
 @blp.doc(summary="Replay a period on a changed org",
@@ -275,7 +275,7 @@ def whatif(args: dict[str, Any]) -> Any:
 
 @blp.route("/whatif/runs", methods=["POST"])
 @token_auth
-@blp.arguments(WhatIfSchema)
+@blp.arguments(WhatIfSchema())
 @blp.response(202, WhatIfRunSchema, headers={"Location": {
     "description": "The run's URL", "schema": {"type": "string"}}})
 @error_responses(blp, 401, 403, 422)

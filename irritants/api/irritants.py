@@ -42,7 +42,7 @@ _FILTERS = ("status", "severity", "assignee", "origin_unit", "category", "root_c
 
 @blp.route("", methods=["POST"])
 @token_auth
-@blp.arguments(IrritantCreateSchema)
+@blp.arguments(IrritantCreateSchema())
 @blp.response(201, IrritantSchema)
 @error_responses(blp, 401, 409, 422)
 @blp.doc(summary="Log an irritant", parameters=[HEADER_DOC],
@@ -71,7 +71,7 @@ def log_irritant(data: dict[str, Any]) -> Any:
 
 @blp.route("", methods=["GET"])
 @token_auth
-@blp.arguments(IrritantFilterSchema, location="query")
+@blp.arguments(IrritantFilterSchema(), location="query")
 @blp.response(200, page_schema(IrritantSchema))
 @error_responses(blp, 401, 422)
 @blp.doc(summary="List irritants",
@@ -101,7 +101,7 @@ def get_irritant(irritant_id: int) -> Any:
 
 @blp.route("/<int(max=2147483647):irritant_id>/comments", methods=["POST"])
 @token_auth
-@blp.arguments(CommentSchema)
+@blp.arguments(CommentSchema())
 @blp.response(201, CommentCreatedSchema)
 @error_responses(blp, 401, 403, 404, 409, 422)
 @blp.doc(summary="Comment on an irritant")
@@ -125,7 +125,7 @@ def take(irritant_id: int) -> Any:
 
 @blp.route("/<int(max=2147483647):irritant_id>/escalate", methods=["POST"])
 @token_auth
-@blp.arguments(EscalateSchema)
+@blp.arguments(EscalateSchema())
 @blp.response(200, IrritantSchema)
 @error_responses(blp, 401, 403, 404, 409, 422)
 @blp.doc(summary="Escalate an irritant",
@@ -142,7 +142,7 @@ def escalate(data: dict[str, Any], irritant_id: int) -> Any:
 
 @blp.route("/<int(max=2147483647):irritant_id>/reassign", methods=["POST"])
 @token_auth
-@blp.arguments(ReassignSchema)
+@blp.arguments(ReassignSchema())
 @blp.response(200, IrritantSchema)
 @error_responses(blp, 401, 403, 404, 409, 422)
 @blp.doc(summary="Reassign an irritant", description="Lead or director: to any unit, by hand.")
@@ -156,7 +156,7 @@ def reassign(data: dict[str, Any], irritant_id: int) -> Any:
 
 @blp.route("/<int(max=2147483647):irritant_id>/resolve", methods=["POST"])
 @token_auth
-@blp.arguments(ResolveSchema)
+@blp.arguments(ResolveSchema())
 @blp.response(200, IrritantSchema)
 @error_responses(blp, 401, 403, 404, 409, 422)
 @blp.doc(summary="Resolve an irritant",

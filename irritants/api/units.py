@@ -24,7 +24,7 @@ blp = ApiBlueprint(
 
 @blp.route("/units", methods=["GET"])
 @token_auth
-@blp.arguments(PaginationSchema, location="query")
+@blp.arguments(PaginationSchema(), location="query")
 @blp.response(200, page_schema(UnitSchema))
 @error_responses(blp, 401, 422)
 @blp.doc(summary="List the units", description="Every unit of the tree, newest first.")
@@ -38,7 +38,7 @@ def list_units(args: dict[str, Any]) -> Any:
 
 @blp.route("/units/<string:key>/queue", methods=["GET"])
 @token_auth
-@blp.arguments(PaginationSchema, location="query")
+@blp.arguments(PaginationSchema(), location="query")
 @blp.response(200, page_schema(IrritantSchema))
 @error_responses(blp, 401, 403, 404, 422)
 @blp.doc(summary="A unit's queue",
@@ -54,7 +54,7 @@ def unit_queue(args: dict[str, Any], key: str) -> Any:
 
 @blp.route("/categories", methods=["GET"])
 @token_auth
-@blp.arguments(PaginationSchema, location="query")
+@blp.arguments(PaginationSchema(), location="query")
 @blp.response(200, page_schema(CategorySchema))
 @error_responses(blp, 401, 422)
 @blp.doc(summary="List the categories",
