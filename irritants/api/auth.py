@@ -28,6 +28,7 @@ from irritants.extensions import db, limiter
 from irritants.models import ApiToken, User, utcnow
 from irritants.security_log import security_event
 from irritants.services.snapshot import note_version, version_column
+from irritants.web.i18n import answer_in_token_holder_language
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,9 +121,11 @@ def _unauthorized() -> ResponseReturnValue:
 
 
 def token_auth(view: F) -> F:
-    """Require a bearer token; set `g.api_user` (the user, with their current role and unit).
+    """Require a bearer token; set `g.api_user` (the user, with their current role and unit)
+    and answer in their language (irritants.api's "Language").
 
-    Put it right under `@blp.route` so that it runs before the arguments are parsed.
+    Put it right under `@blp.route` so that it runs before the arguments are parsed: their
+    messages are then in the token holder's language too.
     """
 
     @wraps(view)
@@ -134,6 +137,7 @@ def token_auth(view: F) -> F:
             return _unauthorized()
         g.api_token = row
         g.api_user = row.user
+        answer_in_token_holder_language(row.user.locale)
         return view(*args, **kwargs)
 
     apidoc = dict(getattr(wrapper, "_apidoc", {}))
