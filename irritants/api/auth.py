@@ -27,6 +27,7 @@ from irritants.api.schemas import NoNulString, UTCDateTime
 from irritants.extensions import db, limiter
 from irritants.models import ApiToken, User, utcnow
 from irritants.security_log import security_event
+from irritants.services.messages import _
 from irritants.services.snapshot import note_version, version_column
 from irritants.web.i18n import answer_in_token_holder_language
 
@@ -185,7 +186,7 @@ def create_token(credentials: dict[str, Any]) -> Any:
     user = authenticate(credentials["email"], credentials["password"])
     if user is None:
         security_event("api_token_creation_failed", email=credentials["email"][:254])
-        return error_response(401, "Wrong email or password.")
+        return error_response(401, _("Wrong email or password."))
     token, row = issue_token(user)
     security_event("api_token_created", actor_id=user.id, token_id=row.id)
     return {"token": token, "expires_at": row.expires_at}
