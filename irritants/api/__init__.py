@@ -1,4 +1,16 @@
-"""The JSON API under /api/v1."""
+"""The JSON API under /api/v1.
+
+Its conventions (authentication, errors, lists, values, language) are API_DESCRIPTION's,
+the description of /api/v1/openapi.json.
+
+**Language.** Every message of an answer is in one language, fr or en: the one the client
+asks for with `Accept-Language` when it names fr or en (a client's explicit choice wins),
+else the stored language of the user behind the bearer token (`User.locale`, as their
+pages speak it), else French (BABEL_DEFAULT_LOCALE). A call without a valid token follows
+`Accept-Language`, else French. The language is chosen once the token is read
+(`token_auth`, irritants.web.i18n.select_locale); marshmallow's messages are translated
+too (irritants.api.messages). Keys, codes and the HTTP `status` phrase stay English.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,11 @@ import importlib.util
 
 from flask import Flask, Response, request
 
+from irritants.api.messages import install as install_messages
 from irritants.extensions import api, csrf
+
+# Before any schema of the API is built: fields and validators copy their messages then.
+install_messages()
 
 # One module per group of calls, each exposing `blp` (an irritants.api.blueprint.ApiBlueprint).
 # A module listed here but not written yet is skipped.
@@ -44,6 +60,11 @@ revokes it. A token acts with the user's current role and unit.
 Unknown fields and wrong JSON types are bad input. A role that may never do the call: `403`;
 an object outside the caller's scope: `404`, as if it did not exist; a change that lost a race
 or an irritant already resolved: `409`. Other errors: `{"code", "status", "message"}`.
+
+**Language.** Messages are in French or English, one language per answer: the language of
+`Accept-Language` when it names `fr` or `en`, else the language of the user the token acts
+for (the one they chose with the pages' language switch), else French. Keys and codes do not
+change with the language.
 
 **Lists** are paginated with `?page=1&per_page=50` (`per_page` at most 500) and answered as
 `{"items": [...], "page", "per_page", "total"}`, newest first unless a call says otherwise.

@@ -27,7 +27,9 @@ from irritants.api.schemas import NoNulString, UTCDateTime
 from irritants.extensions import db, limiter
 from irritants.models import ApiToken, User, utcnow
 from irritants.security_log import security_event
+from irritants.services.messages import _
 from irritants.services.snapshot import note_version, version_column
+from irritants.web.i18n import answer_in_token_holder_language
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,9 +122,11 @@ def _unauthorized() -> ResponseReturnValue:
 
 
 def token_auth(view: F) -> F:
-    """Require a bearer token; set `g.api_user` (the user, with their current role and unit).
+    """Require a bearer token; set `g.api_user` (the user, with their current role and unit)
+    and answer in their language (irritants.api's "Language").
 
-    Put it right under `@blp.route` so that it runs before the arguments are parsed.
+    Put it right under `@blp.route` so that it runs before the arguments are parsed: their
+    messages are then in the token holder's language too.
     """
 
     @wraps(view)
@@ -134,6 +138,7 @@ def token_auth(view: F) -> F:
             return _unauthorized()
         g.api_token = row
         g.api_user = row.user
+        answer_in_token_holder_language(row.user.locale)
         return view(*args, **kwargs)
 
     apidoc = dict(getattr(wrapper, "_apidoc", {}))
@@ -181,7 +186,7 @@ def create_token(credentials: dict[str, Any]) -> Any:
     user = authenticate(credentials["email"], credentials["password"])
     if user is None:
         security_event("api_token_creation_failed", email=credentials["email"][:254])
-        return error_response(401, "Wrong email or password.")
+        return error_response(401, _("Wrong email or password."))
     token, row = issue_token(user)
     security_event("api_token_created", actor_id=user.id, token_id=row.id)
     return {"token": token, "expires_at": row.expires_at}

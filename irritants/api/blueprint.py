@@ -30,6 +30,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.exceptions import InternalServerError
 
 from irritants.api.errors import handle_http_exception, register_service_error_handlers
+from irritants.api.messages import _l
 
 ID_CONVERTER = "int(max=2147483647)"  # database ids are 32-bit integers
 
@@ -55,12 +56,12 @@ class StrictParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error: Any, req: flask.Request, *args: Any,
                                    **kwargs: Any) -> Any:
-        abort(422, exc=error, messages={"json": {"body": ["Invalid JSON body."]}})
+        abort(422, exc=error, messages={"json": {"body": [_l("Invalid JSON body.")]}})
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not core.is_json(req.mimetype):
             if req.get_data(cache=True):
-                abort(422, messages={"json": {"body": ["Send the body as application/json."]}})
+                abort(422, messages={"json": {"body": [_l("Send the body as application/json.")]}})
             return core.missing
         return json.loads(req.get_data(cache=True).decode("utf-8"),
                           parse_constant=_refuse_constant)

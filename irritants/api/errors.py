@@ -2,6 +2,8 @@
 
 Bad input is `422 {"errors": {"field": ["message"]}}` with dotted paths for nested
 fields; every other error is `{"code": 404, "status": "Not Found", "message": "..."}`.
+Messages are in the request's language (irritants.api's "Language"); `status` is the HTTP
+phrase, in English.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
+from irritants.api.messages import _l
 from irritants.extensions import db
 from irritants.security_log import security_event
 from irritants.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -24,15 +27,15 @@ API_PREFIX = "/api/"
 _LOCATIONS = frozenset({"json", "query", "querystring", "view_args", "path", "headers", "form"})
 # Errors whose message is safe to show as it is (anything else gets the generic phrase).
 _MESSAGES = {
-    401: "A valid bearer token is required.",
-    403: "Your role may not do this.",
-    404: "Not found.",
-    405: "This method is not allowed on this resource.",
-    409: "The irritant was changed by someone else; reload it and try again.",
-    413: "The request body is too large.",
-    429: "Too many requests; wait a moment and try again.",
-    500: "An unexpected error occurred.",
-    503: "The service is temporarily unavailable; try again in a few seconds.",
+    401: _l("A valid bearer token is required."),
+    403: _l("Your role may not do this."),
+    404: _l("Not found."),
+    405: _l("This method is not allowed on this resource."),
+    409: _l("The irritant was changed by someone else; reload it and try again."),
+    413: _l("The request body is too large."),
+    429: _l("Too many requests; wait a moment and try again."),
+    500: _l("An unexpected error occurred."),
+    503: _l("The service is temporarily unavailable; try again in a few seconds."),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,10 +67,10 @@ def is_api_request() -> bool:
 
 def error_response(code: int, message: str | None = None,
                    headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON error answer with the given status."""
+    """A JSON error answer with the given status (its message in the request's language)."""
     phrase = HTTP_STATUS_CODES.get(code, "Error")
     response = jsonify(
-        {"code": code, "status": phrase, "message": message or _MESSAGES.get(code) or phrase}
+        {"code": code, "status": phrase, "message": str(message or _MESSAGES.get(code) or phrase)}
     )
     response.status_code = code
     for name, value in (headers or {}).items():
@@ -83,7 +86,8 @@ def validation_error(field_errors: Mapping[str, Any]) -> Response:
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Nested marshmallow/webargs messages as {"dotted.path": ["message", ...]}."""
+    """Nested marshmallow/webargs messages as {"dotted.path": ["message", ...]}; `str()`
+    shows each in the request's language (irritants.api.messages.Message)."""
     flat: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
@@ -115,7 +119,7 @@ def handle_http_exception(error: HTTPException) -> Any:
     data = getattr(error, "data", None) or {}
     if code == 422:
         response = validation_error(
-            data.get("messages") or data.get("errors") or {"_schema": ["Invalid input."]}
+            data.get("messages") or data.get("errors") or {"_schema": [_l("Invalid input.")]}
         )
     else:
         if code >= 500:

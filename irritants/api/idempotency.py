@@ -22,6 +22,7 @@ from flask import Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from irritants.api.errors import error_response, validation_error
+from irritants.api.messages import _l
 from irritants.extensions import db
 from irritants.models import IdempotencyRecord, User, utcnow
 
@@ -66,7 +67,7 @@ def claim_key(user: User) -> Claim:
     key = request.headers.get(HEADER, "")
     if not _VALID_KEY.fullmatch(key):
         return Claim(answer=validation_error(
-            {HEADER: ["Must be 1 to 200 printable ASCII characters."]}
+            {HEADER: [_l("Must be 1 to 200 printable ASCII characters.")]}
         ))
     stored = _stored_answer(user, key)
     if stored is not None:
@@ -82,7 +83,7 @@ def claim_key(user: User) -> Claim:
     return Claim(record=record)
 
 
-_IN_PROGRESS = "A request with this Idempotency-Key is still running; retry later."
+_IN_PROGRESS = _l("A request with this Idempotency-Key is still running; retry later.")
 
 
 def _stored_answer(user: User, key: str) -> Response | None:

@@ -13,6 +13,7 @@ from flask import current_app, g, url_for
 from irritants.api.auth import token_auth
 from irritants.api.blueprint import ApiBlueprint
 from irritants.api.errors import error_responses
+from irritants.api.messages import _l
 from irritants.api.schemas import Amount, JsonNumber, Key, UTCDateTime
 from irritants.models import WhatIfRun
 from irritants.services import dashboards, insights
@@ -59,7 +60,7 @@ class Limits(ma.fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any,
                      **kwargs: Any) -> dict[str, Decimal | None]:
         if not isinstance(value, dict):
-            raise ma.ValidationError("Must be an object of authority: limit.")
+            raise ma.ValidationError(_l("Must be an object of authority: limit."))
         errors: dict[str, list[str]] = {}
         limits: dict[str, Decimal | None] = {}
         key_field, limit_field = Key(), Amount(allow_none=True)

@@ -2,7 +2,8 @@
 
 Requests are strict: unknown fields, a string where a number is expected (or the
 reverse), booleans as numbers, NUL bytes and unencodable text are all `422`.
-Responses take exactly api.md's shapes; times are ISO 8601 UTC with a `Z`.
+Responses take exactly api.md's shapes; times are ISO 8601 UTC with a `Z`. Messages are
+written `_l("...")` (irritants.api.messages) and shown in the request's language.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from irritants.api.messages import _l
 from irritants.models import CHANNELS, EVENT_TYPES, SEVERITIES, STATUSES
 
 MAX_DESCRIPTION = 10_000
@@ -31,8 +33,8 @@ class NoNulString(ma.fields.String):
     """A JSON string: no NUL byte, and text that can be stored (no lone surrogate)."""
 
     default_error_messages = {
-        "nul": "Must not contain a NUL character.",
-        "encoding": "Must be valid Unicode text.",
+        "nul": _l("Must not contain a NUL character."),
+        "encoding": _l("Must be valid Unicode text."),
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -57,7 +59,7 @@ class Key(NoNulString):
 class Text(NoNulString):
     """Free text that must not be blank."""
 
-    default_error_messages = {"blank": "Must not be blank."}
+    default_error_messages = {"blank": _l("Must not be blank.")}
 
     def __init__(self, *, max_length: int = MAX_TEXT, **kwargs: Any) -> None:
         kwargs.setdefault("validate", validate.Length(min=1, max=max_length))
@@ -75,10 +77,10 @@ class Amount(ma.fields.Number):
 
     num_type = Decimal
     default_error_messages = {
-        "invalid": "Must be a number.",
-        "negative": "Must be zero or more.",
-        "too_large": "Must be less than 1000000000000.",
-        "decimals": "Must have at most two decimals.",
+        "invalid": _l("Must be a number."),
+        "negative": _l("Must be zero or more."),
+        "too_large": _l("Must be less than %(max)s."),
+        "decimals": _l("Must have at most two decimals."),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -97,7 +99,7 @@ class Amount(ma.fields.Number):
         if amount < 0:
             raise self.make_error("negative")
         if amount >= MAX_AMOUNT:
-            raise self.make_error("too_large")
+            raise self.make_error("too_large", max=int(MAX_AMOUNT))
         if amount != amount.quantize(CENT):
             raise self.make_error("decimals")
         return amount
@@ -157,7 +159,7 @@ class Authorities(ma.fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any,
                      **kwargs: Any) -> dict[str, Decimal]:
         if not isinstance(value, dict):
-            raise ma.ValidationError("Must be an object of authority: amount.")
+            raise ma.ValidationError(_l("Must be an object of authority: amount."))
         errors: dict[str, list[str]] = {}
         amounts: dict[str, Decimal] = {}
         key_field, amount_field = Key(), Amount(required=True)

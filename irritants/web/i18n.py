@@ -1,17 +1,28 @@
 """Language selection: the user's choice, else the visitor's cookie, else the language a
 page asked for (a set-password link speaks its owner's), else the language this visitor's
 session keeps (the invitee's, from setting their password until they sign in), else the
-browser's, else French."""
+browser's, else French.
+
+The JSON API (irritants.api) never looks at sessions or cookies: the client's
+Accept-Language when it names one of the languages, else the language of the user behind
+the bearer token (`answer_in_token_holder_language`, once the token is read), else French."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import refresh
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
 
 # The session key of the language kept for a visitor who is not signed in yet. Signing in
 # starts a new session (irritants.web.auth.views.start_session), which drops it.
 SESSION_LOCALE = "visitor_locale"
+# The `g` key of the stored language of the user behind an API call's bearer token: the
+# text, not the user, so that choosing the language of an error answer never reloads a
+# user that a rollback expired (the database may be the error).
+API_USER_LOCALE = "api_user_locale"
 
 
 def select_locale() -> str:
@@ -20,6 +31,12 @@ def select_locale() -> str:
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return default
+    if _is_api_request():
+        asked = _asked_language(languages)
+        if asked is not None:
+            return asked
+        held = g.get(API_USER_LOCALE)
+        return str(held) if held in languages else default
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
@@ -30,6 +47,26 @@ def select_locale() -> str:
     if session.get(SESSION_LOCALE) in languages:
         return str(session[SESSION_LOCALE])
     return request.accept_languages.best_match(languages) or default
+
+
+def _is_api_request() -> bool:
+    from irritants.api.errors import is_api_request
+
+    return is_api_request()
+
+
+def _asked_language(languages: Sequence[str]) -> str | None:
+    """The language of Accept-Language, when it names one of `languages` (`*` names none)."""
+    named = LanguageAccept([(value, quality) for value, quality in request.accept_languages
+                            if value != "*"])
+    return named.best_match(languages)
+
+
+def answer_in_token_holder_language(locale: str | None) -> None:
+    """Answer the rest of this API call in the token holder's stored language (unless
+    Accept-Language names one): called once the bearer token is read."""
+    setattr(g, API_USER_LOCALE, locale)
+    refresh()  # get_locale() may already have answered for this request
 
 
 def prefer_locale(locale: str | None) -> None:

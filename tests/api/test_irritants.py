@@ -211,7 +211,8 @@ def test_reading_an_irritant_gives_the_same_object_plus_its_events(
 
 
 def test_a_missing_irritant_is_a_json_404(client: FlaskClient, auth_headers: Headers) -> None:
-    response = client.get("/api/v1/irritants/999999", headers=auth_headers(DIRECTOR))
+    response = client.get("/api/v1/irritants/999999",
+                          headers={**auth_headers(DIRECTOR), "Accept-Language": "en"})
 
     assert response.status_code == 404
     assert response.get_json() == {"code": 404, "status": "Not Found", "message": "Not found."}
@@ -473,7 +474,8 @@ def test_an_unexpected_error_is_a_generic_json_500_without_a_traceback(
     monkeypatch.setattr(queues, "queue_for", broken)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
 
-    response = client.get("/api/v1/units/lille/queue", headers=headers)
+    response = client.get("/api/v1/units/lille/queue",
+                          headers={**headers, "Accept-Language": "en"})
 
     assert response.status_code == 500
     assert response.get_json() == {"code": 500, "status": "Internal Server Error",

@@ -21,6 +21,13 @@ UNAUTHORIZED = {"code": 401, "status": "Unauthorized",
 WRONG_CREDENTIALS = {"code": 401, "status": "Unauthorized", "message": "Wrong email or password."}
 
 
+@pytest.fixture(autouse=True)
+def english(client: FlaskClient) -> None:
+    """Every call of these tests asks for English, the language of their messages (without
+    Accept-Language, a call without a valid token is answered in French: test_language.py)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 def token_rows() -> list[ApiToken]:
     db.session.rollback()
     return list(db.session.scalars(sa.select(ApiToken)))

@@ -161,7 +161,8 @@ def test_a_database_error_inside_a_request_is_a_clean_503_on_the_api_and_the_pag
     monkeypatch.setattr(queues, "visible_irritants", unreachable)
     monkeypatch.setattr(queues, "queue_for", unreachable)
 
-    api = client.get("/api/v1/irritants", headers={"Authorization": f"Bearer {token}"})
+    api = client.get("/api/v1/irritants", headers={"Authorization": f"Bearer {token}",
+                                                   "Accept-Language": "en"})
     sign_in(client, "director@example.com", passwords["director@example.com"])
     page = client.get("/queue?unit=hq")
 
