@@ -120,7 +120,8 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
                           *gap_rollup.REBUILD, *gap_rollup.ENABLE]:
             connection.execute(statement)
         _unfolded_minute(connection)
-        finish_fill(connection, ("locality_rollup", "gap_rollup", "unit", "category", "\"user\"",
+        finish_fill(connection, ("locality_rollup", "gap_rollup", "gap_line", "gap_item_rollup",
+                                 "unit", "category", "\"user\"",
                                  "irritant", "irritant_event",
                                  "gap_item", "audit_event"))
     print(f"filled: {len(org.rows):,} units, {count:,} irritants, {len(history.events):,} "
