@@ -5,6 +5,22 @@
   root.classList.remove("no-js");
   root.classList.add("js");
 
+  /* The items of a JSON list the page asks for as the user types (team suggestions, similar
+     irritants): [] when the answer is not ok. `pending`: an AbortController or null.
+     intake.js uses it too (window.Irritants.jsonItems). */
+  var jsonItems = function (url, pending) {
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" },
+      signal: pending ? pending.signal : undefined
+    }).then(function (response) {
+      return response.ok ? response.json() : { items: [] };
+    }).then(function (body) {
+      return Array.isArray(body.items) ? body.items : [];
+    });
+  };
+  window.Irritants = { jsonItems: jsonItems };
+
   /* The menu button of narrow screens: shows and hides the navigation. */
   var toggle = document.querySelector(".nav-toggle");
   var nav = document.getElementById("site-nav");
@@ -183,15 +199,9 @@
       }
       pending = window.AbortController ? new AbortController() : null;
       var separator = url.indexOf("?") === -1 ? "?" : "&";
-      fetch(url + separator + "q=" + encodeURIComponent(text), {
-        credentials: "same-origin",
-        headers: { "Accept": "application/json" },
-        signal: pending ? pending.signal : undefined
-      }).then(function (response) {
-        return response.ok ? response.json() : { items: [] };
-      }).then(function (body) {
+      jsonItems(url + separator + "q=" + encodeURIComponent(text), pending).then(function (items) {
         if (text === asked && document.activeElement === input) {
-          show(Array.isArray(body.items) ? body.items : []);
+          show(items);
         }
       }).catch(function () { /* no suggestions: the box still takes what is typed */ });
     };

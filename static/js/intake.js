@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("intake-form");
-  if (!form || !window.fetch) {
+  if (!form || !window.fetch || !window.Irritants) {  // app.js (loaded first) shares jsonItems
     return;
   }
   var category = form.querySelector("[name=category]");
@@ -56,15 +56,9 @@
       pending.abort();
     }
     pending = window.AbortController ? new AbortController() : null;
-    fetch(url + query, {
-      credentials: "same-origin",
-      headers: { "Accept": "application/json" },
-      signal: pending ? pending.signal : undefined
-    }).then(function (response) {
-      return response.ok ? response.json() : { items: [] };
-    }).then(function (body) {
+    window.Irritants.jsonItems(url + query, pending).then(function (items) {
       if (query === lastQuery) {
-        render(Array.isArray(body.items) ? body.items : []);
+        render(items);
       }
     }).catch(function () { /* the hint is optional: the form works without it */ });
   }

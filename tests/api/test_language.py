@@ -47,6 +47,16 @@ def set_locale(email: str, locale: str | None) -> None:
     db.session.commit()
 
 
+def agent_headers(auth_headers: Headers, stored: str | None, asked: str | None
+                  ) -> dict[str, str]:
+    """The agent's token headers, their stored language `stored`, asking for `asked`."""
+    set_locale(AGENT, stored)
+    headers = auth_headers(AGENT)
+    if asked is not None:
+        headers["Accept-Language"] = asked
+    return headers
+
+
 @pytest.mark.parametrize(
     ("stored", "asked", "language"),
     [
@@ -65,10 +75,7 @@ def test_schema_and_service_errors_speak_one_language(
     client: FlaskClient, auth_headers: Headers, stored: str | None, asked: str | None,
     language: str,
 ) -> None:
-    set_locale(AGENT, stored)
-    headers = auth_headers(AGENT)
-    if asked is not None:
-        headers["Accept-Language"] = asked
+    headers = agent_headers(auth_headers, stored, asked)
 
     schema = client.post("/api/v1/irritants", json=SCHEMA_BAD, headers=headers)
     service = client.post("/api/v1/irritants", json=SERVICE_BAD, headers=headers)
@@ -103,10 +110,7 @@ def test_403_and_404_speak_the_language_of_the_call(
     client: FlaskClient, auth_headers: Headers, stored: str | None, asked: str | None,
     language: str,
 ) -> None:
-    set_locale(AGENT, stored)
-    headers = auth_headers(AGENT)
-    if asked is not None:
-        headers["Accept-Language"] = asked
+    headers = agent_headers(auth_headers, stored, asked)
 
     forbidden = client.get("/api/v1/gaps", headers=headers)  # agents: 403
     missing = client.get("/api/v1/irritants/999999", headers=headers)
