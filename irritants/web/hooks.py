@@ -15,7 +15,6 @@ from flask import (
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -28,7 +27,6 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
 
 from irritants.extensions import db, limiter, login_manager
 from irritants.models import User
@@ -119,7 +117,9 @@ def end_expired_session() -> None:
 def unauthorized() -> Any:
     """Not signed in: the sign-in page (401 for the API)."""
     if request.path.startswith("/api/"):
-        return jsonify(message="Authentication required"), 401
+        from irritants.api.errors import error_response
+
+        return error_response(401)
     if g.get("session_expired"):
         flash(_("Your session has expired: please sign in again."), "info")
     else:
@@ -216,9 +216,11 @@ def _api_error(error: HTTPException, code: int) -> Any:
         handler = current_app.error_handler_spec[None][None].get(HTTPException)
         if handler is not None:
             return handler(error)
-    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
-    message = HTTP_STATUS_CODES.get(code, "Error")
-    return jsonify(message=message), code, headers
+    # A path or method the API does not have, or a crash: the API's own error shape too.
+    from irritants.api.errors import error_response
+
+    return error_response(code, headers={name: value for name, value in error.get_headers()
+                                         if name != "Content-Type"})
 
 
 def _retry_context(code: int) -> dict[str, Any]:

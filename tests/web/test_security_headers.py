@@ -222,13 +222,15 @@ def test_api_errors_are_json_without_details(
 ) -> None:
     from irritants.extensions import api
 
-    missing = client.get("/api/v1/no-such-thing")
-    assert (missing.status_code, missing.get_json()) == (404, {"message": "Not Found"})
+    # The API's error shape, in the call's language, even for a path it does not have.
+    missing = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert (missing.status_code, missing.get_json()) == (
+        404, {"code": 404, "status": "Not Found", "message": "Not found."})
     assert missing.headers["Content-Type"] == "application/json; charset=utf-8"
     wrong_method = client.delete("/api/v1/openapi.json")
     assert (wrong_method.status_code, wrong_method.get_json()) == (
-        405, {"message": "Method Not Allowed"}
-    )
+        405, {"code": 405, "status": "Method Not Allowed",
+              "message": "Cette méthode n’est pas permise sur cette ressource."})
     assert "GET" in wrong_method.headers["Allow"]
 
     def broken() -> dict[str, Any]:
@@ -237,7 +239,9 @@ def test_api_errors_are_json_without_details(
     monkeypatch.setattr(api.spec, "to_dict", broken)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     failed = client.get("/api/v1/openapi.json")
-    assert (failed.status_code, failed.get_json()) == (500, {"message": "Internal Server Error"})
+    assert (failed.status_code, failed.get_json()) == (
+        500, {"code": 500, "status": "Internal Server Error",
+              "message": "Une erreur inattendue s’est produite."})
 
 
 def test_pages_that_do_not_exist_get_the_404_page(client: FlaskClient) -> None:
