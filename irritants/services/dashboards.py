@@ -47,7 +47,7 @@ from irritants.models import (
 from irritants.routing import Change, ReplayCase, Requirements, replay
 from irritants.services import access, locality_rollup
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
-from irritants.services.messages import _, number
+from irritants.services.messages import _, number, quoted
 from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
 from irritants.services.text_search import contains_any_case
 
@@ -240,7 +240,7 @@ def readable_subtree(actor: User, subtree: str | None) -> str:
     org = cached_org()
     snapshot = org.snapshot
     if subtree not in (None, "") and subtree not in snapshot:
-        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=repr(subtree))]})
+        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=quoted(subtree))]})
     if actor.role in access.SEES_ALL:
         return subtree or snapshot.root
     own = access.unit_key_of(actor)

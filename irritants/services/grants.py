@@ -20,7 +20,7 @@ from irritants.extensions import db
 from irritants.models import AuditEvent, OrgState, Unit, User, utcnow
 from irritants.services import org_edit
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
-from irritants.services.messages import _, number
+from irritants.services.messages import _, number, quoted
 from irritants.services.org_admin import MAX_LIMIT
 from irritants.services.org_version import bump_org_version
 from irritants.services.snapshot import plain_amount
@@ -53,7 +53,7 @@ def grant_gap(*, actor: User, unit: str, grant_tools: Iterable[str] = (),
         row = db.session.scalar(select(Unit).where(Unit.key == unit)) if isinstance(
             unit, str) else None
         if row is None:
-            raise NotFound(_("Unknown unit %(key)s.", key=repr(unit)))
+            raise NotFound(_("Unknown unit %(key)s.", key=quoted(unit)))
         granted = _validated(row, grant_tools, grant_competencies, set_authorities or {},
                              reason)
         before = _capabilities(row)
@@ -83,7 +83,7 @@ def _validated(row: Unit, tools: Iterable[str], competencies: Iterable[str],
     elif len(text) > MAX_REASON:
         errors["reason"] = [_("At most %(count)d characters.", count=MAX_REASON)]
     if row.closed_at is not None:
-        errors["unit"] = [_("Unit %(key)s is closed: it receives no work.", key=repr(row.key))]
+        errors["unit"] = [_("Unit %(key)s is closed: it receives no work.", key=quoted(row.key))]
     tool_keys = _keys(tools, "grant_tools", errors)
     competency_keys = _keys(competencies, "grant_competencies", errors)
     if not isinstance(limits, Mapping):
@@ -99,7 +99,7 @@ def _validated(row: Unit, tools: Iterable[str], competencies: Iterable[str],
     }
     if not errors and not any(granted.values()):
         errors["unit"] = [_("Unit %(key)s already has all of this: nothing to grant.",
-                            key=repr(row.key))]
+                            key=quoted(row.key))]
     if errors:
         raise InvalidInput(errors)
     return {**granted, "reason": text}
@@ -134,7 +134,7 @@ def _check_vocabulary(chosen: Mapping[str, Iterable[str]], errors: dict[str, lis
     for kind, keys in chosen.items():
         for key in keys:
             if key not in known.get(kind, set()):
-                errors.setdefault(FIELDS[kind], []).append(messages[kind] % {"key": repr(key)})
+                errors.setdefault(FIELDS[kind], []).append(messages[kind] % {"key": quoted(key)})
 
 
 def _raised_limits(row: Unit, limits: Mapping[str, Any],
@@ -146,7 +146,7 @@ def _raised_limits(row: Unit, limits: Mapping[str, Any],
         field = f"set_authorities.{key}"
         if limit is not None and not _is_limit(limit):
             errors[field] = [_("The limit of %(key)s must be a number >= 0 (at most %(max)s), "
-                               "or empty for unlimited.", key=repr(key), max=number(MAX_LIMIT))]
+                               "or empty for unlimited.", key=quoted(key), max=number(MAX_LIMIT))]
             continue
         plain = None if limit is None else plain_amount(Decimal(str(limit)))
         if key in held:
@@ -155,8 +155,8 @@ def _raised_limits(row: Unit, limits: Mapping[str, Any],
                 continue  # already held: nothing changes
             if current is None or (plain is not None and plain < current):
                 errors[field] = [_("Unit %(unit)s already holds %(key)s up to %(limit)s: "
-                                   "a grant only raises a limit.", unit=repr(row.key),
-                                   key=repr(key), limit=_limit_text(current))]
+                                   "a grant only raises a limit.", unit=quoted(row.key),
+                                   key=quoted(key), limit=_limit_text(current))]
                 continue
         raised[key] = plain
     return raised

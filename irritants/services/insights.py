@@ -27,7 +27,7 @@ from irritants.models import GapItem, Irritant, User, WhatIfRun
 from irritants.routing import Change, OrgSnapshot, ReplayCase, Requirements, competent, replay
 from irritants.services import access
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
-from irritants.services.messages import _
+from irritants.services.messages import _, quoted
 from irritants.services.snapshot import cached_org, load_snapshot, plain_amount
 
 CHANGE_FIELDS = ("unit", "grant_tools", "grant_competencies", "set_authorities")
@@ -112,7 +112,7 @@ def _ledger_scope(actor: User, subtree: str | None) -> frozenset[str] | None:
     if subtree is None:
         return scope
     if subtree not in _snapshot():
-        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=repr(subtree))]})
+        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=quoted(subtree))]})
     if scope is not None and subtree not in scope:
         raise NotFound(f"unit {subtree} is outside the actor's subtree")
     return access.subtree_of(subtree)
@@ -392,7 +392,7 @@ def parse_changes(changes: Any, org: OrgSnapshot) -> list[Change]:
         elif not isinstance(unit, str):
             errors[f"{path}.unit"] = [_("Must be a string.")]
         elif unit not in org:
-            errors[f"{path}.unit"] = [_("Unknown unit %(key)s.", key=repr(unit))]
+            errors[f"{path}.unit"] = [_("Unknown unit %(key)s.", key=quoted(unit))]
         tools = _key_list(change.get("grant_tools"), f"{path}.grant_tools", errors)
         competencies = _key_list(
             change.get("grant_competencies"), f"{path}.grant_competencies", errors

@@ -60,6 +60,22 @@ def amount(value: Any) -> str:
     return str(value)
 
 
+def quoted(value: Any) -> str:
+    """A key, name or value quoted for a message as the reader's language writes it:
+    « lille » in French (a no-break space inside each guillemet), “lille” in English;
+    'lille' (repr of the text) outside a request. The value is written with str(); its
+    control characters (newline, tab, NUL...) are escaped as repr escapes them, so that it
+    stays on one line."""
+    text = str(value)
+    if not _can_translate():
+        return repr(text)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    if current_language() == "fr":
+        return f"\u00ab\u00a0{text}\u00a0\u00bb"
+    return f"\u201c{text}\u201d"
+
+
 def current_language() -> str:
     """'en' or 'fr': the language messages are being rendered in."""
     if not _can_translate():

@@ -44,7 +44,7 @@ from irritants.models import (
 from irritants.routing.org import OrgSnapshot
 from irritants.routing.org import Unit as RoutingUnit
 from irritants.services.errors import Conflict, InvalidInput
-from irritants.services.messages import _
+from irritants.services.messages import _, quoted
 from irritants.services.org_version import bump_org_version, current_org_version
 
 KEY_PATTERN = re.compile(r"[a-z0-9_-]{1,100}")
@@ -251,7 +251,7 @@ def _validate(data: Any, existing: _Existing) -> _Parsed:
         raise InvalidInput({"": [_("the file must hold a JSON object with a “units” list")]})
     for name in data:
         if name not in TOP_LEVEL_KEYS:
-            errors.add(str(name), _("unknown top-level key %(name)s", name=repr(name)))
+            errors.add(str(name), _("unknown top-level key %(name)s", name=quoted(name)))
     if "units" not in data:
         errors.add("units", _("the “units” list is missing"))
     for name, parse in (
@@ -288,7 +288,7 @@ def _unknown_fields(path: str, raw: Mapping[str, Any], allowed: Iterable[str],
     for name in raw:
         if name not in allowed:
             errors.add(f"{path}.{name}", _("%(what)s: unknown field %(name)s", what=what,
-                                             name=repr(name)))
+                                             name=quoted(name)))
 
 
 def _entry_key(path: str, raw: Any, noun: str, errors: _Errors) -> str | None:
@@ -300,9 +300,9 @@ def _entry_key(path: str, raw: Any, noun: str, errors: _Errors) -> str | None:
     key = raw.get("key")
     if not _is_key(key):
         message = (_("unit key %(key)s must be a slug: lowercase letters, digits, '-' and "
-                     "'_', at most 100 characters", key=repr(key)) if noun == "unit"
+                     "'_', at most 100 characters", key=quoted(key)) if noun == "unit"
                    else _("category key %(key)s must be a slug: lowercase letters, digits, "
-                          "'-' and '_', at most 100 characters", key=repr(key)))
+                          "'-' and '_', at most 100 characters", key=quoted(key)))
         errors.add(f"{path}.key", message)
         return None
     return key
@@ -312,7 +312,7 @@ def _parse_unit(path: str, raw: Any, errors: _Errors) -> _UnitEntry | None:
     key = _entry_key(path, raw, "unit", errors)
     if key is None:
         return None
-    what = _("unit %(key)s", key=repr(key))
+    what = _("unit %(key)s", key=quoted(key))
     count = len(errors)
     _unknown_fields(path, raw, UNIT_FIELDS, what, errors)
     name = _text(raw.get("name"), f"{path}.name", _("%(what)s: name", what=what), 200, errors)
@@ -341,14 +341,14 @@ def _authorities(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, A
     for authority, limit in raw.items():
         if not _is_vocabulary_key(authority):
             errors.add(path, _("%(what)s: authority key %(key)s must be a non-empty string of "
-                               "at most 100 characters", what=what, key=repr(authority)))
+                               "at most 100 characters", what=what, key=quoted(authority)))
         elif limit is None:
             limits[authority] = None
         elif not _is_number(limit) or limit < 0 or limit > MAX_LIMIT:
             errors.add(f"{path}.{authority}", _(
                 "%(what)s: authority %(key)s has limit %(limit)s; a limit is a number >= 0 "
-                "(at most %(most)s), or null for unlimited", what=what, key=repr(authority),
-                limit=repr(limit), most=MAX_LIMIT))
+                "(at most %(most)s), or null for unlimited", what=what, key=quoted(authority),
+                limit=_value_text(limit), most=MAX_LIMIT))
         else:
             limits[authority] = _plain_number(limit)
     return limits
@@ -358,7 +358,7 @@ def _parse_category(path: str, raw: Any, errors: _Errors) -> _CategoryEntry | No
     key = _entry_key(path, raw, "category", errors)
     if key is None:
         return None
-    what = _("category %(key)s", key=repr(key))
+    what = _("category %(key)s", key=quoted(key))
     count = len(errors)
     _unknown_fields(path, raw, CATEGORY_FIELDS, what, errors)
     label = _label(raw.get("label"), f"{path}.label", _("%(what)s: label", what=what), errors)
@@ -391,12 +391,12 @@ def _sla_hours(raw: Any, path: str, what: str, errors: _Errors) -> dict[str, Any
         if severity not in SEVERITIES:
             errors.add(f"{path}.{severity}", _(
                 "%(what)s: unknown severity %(severity)s in sla_hours (one of %(known)s)",
-                what=what, severity=repr(severity), known=", ".join(SEVERITIES)))
+                what=what, severity=quoted(severity), known=", ".join(SEVERITIES)))
         elif not _is_number(value) or not 0 < value <= MAX_SLA_HOURS:
             errors.add(f"{path}.{severity}", _(
                 "%(what)s: sla_hours for %(severity)s must be a number of hours > 0 (at most "
-                "%(most)s), not %(value)s", what=what, severity=repr(severity),
-                most=MAX_SLA_HOURS, value=repr(value)))
+                "%(most)s), not %(value)s", what=what, severity=quoted(severity),
+                most=MAX_SLA_HOURS, value=_value_text(value)))
         else:
             hours[severity] = _plain_number(value)
     return {severity: hours[severity] for severity in SEVERITIES if severity in hours}
@@ -420,14 +420,14 @@ def _root_causes(raw: Any, path: str, what: str, errors: _Errors) -> list[dict[s
         key = item.get("key")
         if not _is_key(key):
             errors.add(f"{item_path}.key", _("%(what)s: root cause key %(key)s must be a slug",
-                                             what=what, key=repr(key)))
+                                             what=what, key=quoted(key)))
             continue
         if any(cause["key"] == key for cause in causes):
             errors.add(f"{item_path}.key", _("%(what)s: duplicate root cause %(key)s",
-                                             what=what, key=repr(key)))
+                                             what=what, key=quoted(key)))
             continue
         fr, en = _label({lang: item[lang] for lang in ("fr", "en") if lang in item} or key,
-                        item_path, _("%(what)s: root cause %(key)s", what=what, key=repr(key)),
+                        item_path, _("%(what)s: root cause %(key)s", what=what, key=quoted(key)),
                         errors)
         causes.append({"key": key, "fr": fr, "en": en})
     return causes
@@ -440,10 +440,10 @@ def _parse_user(path: str, raw: Any, errors: _Errors) -> _UserEntry | None:
     email = raw.get("email")
     if not isinstance(email, str) or len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
         errors.add(f"{path}.email", _("user email %(email)s is not a valid email address",
-                                       email=repr(email)))
+                                       email=quoted(email)))
         return None
     email = email.lower()
-    what = _("user %(email)s", email=repr(email))
+    what = _("user %(email)s", email=quoted(email))
     count = len(errors)
     _unknown_fields(path, raw, USER_FIELDS, what, errors)
     name = _text(raw.get("name"), f"{path}.name", _("%(what)s: name", what=what), 200, errors)
@@ -453,7 +453,7 @@ def _parse_user(path: str, raw: Any, errors: _Errors) -> _UserEntry | None:
     role = raw.get("role")
     if role not in ROLES:
         errors.add(f"{path}.role", _("%(what)s: unknown role %(role)s (one of %(known)s)",
-                                      what=what, role=repr(role), known=", ".join(ROLES)))
+                                      what=what, role=quoted(role), known=", ".join(ROLES)))
     password = raw.get("password")
     if password is not None and not isinstance(password, str):
         errors.add(f"{path}.password", _("%(what)s: password must be a string", what=what))
@@ -471,7 +471,7 @@ def _parse_labels(raw: Any, errors: _Errors) -> dict[tuple[str, str], tuple[str,
         if section not in LABEL_SECTIONS:
             errors.add(f"labels.{section}", _(
                 "unknown labels section %(section)s (one of %(known)s)",
-                section=repr(section), known=", ".join(LABEL_SECTIONS)))
+                section=quoted(section), known=", ".join(LABEL_SECTIONS)))
             continue
         if not isinstance(entries, Mapping):
             errors.add(f"labels.{section}", _(
@@ -481,9 +481,9 @@ def _parse_labels(raw: Any, errors: _Errors) -> dict[tuple[str, str], tuple[str,
         for key, value in entries.items():
             path = f"labels.{section}.{key}"
             if not _is_vocabulary_key(key):
-                errors.add(path, _("label key %(key)s must be a non-empty string", key=repr(key)))
+                errors.add(path, _("label key %(key)s must be a non-empty string", key=quoted(key)))
                 continue
-            fr, en = _label(value, path, _("label of %(key)s", key=repr(key)), errors)
+            fr, en = _label(value, path, _("label of %(key)s", key=quoted(key)), errors)
             labels[(LABEL_SECTIONS[section], key)] = (fr, en)
     return labels
 
@@ -503,7 +503,7 @@ def _check_duplicates(parsed: _Parsed, errors: _Errors) -> None:
             if value in first:
                 errors.add(f"{entry.path}.{attribute}", _(
                     "duplicate %(kind)s %(value)s (also at %(path)s)", kind=kind,
-                    value=repr(value), path=first[value]))
+                    value=quoted(value), path=first[value]))
             else:
                 first[value] = entry.path
 
@@ -521,8 +521,8 @@ def _check_tree(entries: list[_UnitEntry], existing: _Existing, errors: _Errors)
         parent = parents[entry.key]
         if parent is not None and parent not in parents:
             errors.add(f"{entry.path}.parent", _(
-                "unit %(key)s has an unknown parent %(parent)s", key=repr(entry.key),
-                parent=repr(parent)))
+                "unit %(key)s has an unknown parent %(parent)s", key=quoted(entry.key),
+                parent=quoted(parent)))
     if errors:
         return
     if not parents:
@@ -541,19 +541,19 @@ def _check_roots(parents: dict[str, str | None], existing_root: str | None,
         if parents[existing_root] is not None:
             errors.add(f"{path_of[existing_root]}.parent", _(
                 "unit %(key)s is the organisation's root: it cannot get a parent (%(parent)s)",
-                key=repr(existing_root), parent=repr(parents[existing_root])))
+                key=quoted(existing_root), parent=quoted(parents[existing_root])))
         for key in roots:
             if key != existing_root:
                 errors.add(f"{path_of[key]}.parent", _(
                     "unit %(key)s has no parent: it would be a second root beside the "
-                    "organisation's root %(root)s", key=repr(key), root=repr(existing_root)))
+                    "organisation's root %(root)s", key=quoted(key), root=quoted(existing_root)))
     elif len(roots) > 1:
         # Reported on every root but the first of the file, the one kept as the root.
         roots.sort(key=lambda key: _file_order(path_of[key]))
         for key in roots[1:]:
             errors.add(f"{path_of[key]}.parent", _(
                 "two roots: unit %(key)s has no parent, like the root %(root)s",
-                key=repr(key), root=repr(roots[0])))
+                key=quoted(key), root=quoted(roots[0])))
 
 
 def _check_cycles(parents: dict[str, str | None], path_of: dict[str, str],
@@ -574,7 +574,7 @@ def _check_cycles(parents: dict[str, str | None], path_of: dict[str, str],
             start_at = cycle.index(first)
             loop = [*cycle[start_at:], *cycle[:start_at], first]
             errors.add(f"{path_of.get(first, 'units')}.parent", _(
-                "cycle: %(units)s", units=" -> ".join(repr(unit) for unit in loop)))
+                "cycle: %(units)s", units=" -> ".join(quoted(unit) for unit in loop)))
         settled.update(chain)
 
 
@@ -618,25 +618,31 @@ def _check_users(users: list[_UserEntry], units: list[_UnitEntry], existing: _Ex
     for entry in users:
         if entry.unit not in known_units:
             errors.add(f"{entry.path}.unit", _(
-                "user %(email)s names an unknown unit %(unit)s", email=repr(entry.email),
-                unit=repr(entry.unit)))
+                "user %(email)s names an unknown unit %(unit)s", email=quoted(entry.email),
+                unit=quoted(entry.unit)))
         if entry.email in existing.users:
             continue
         if entry.password is None:
             errors.add(f"{entry.path}.password", _(
-                "user %(email)s is new: a password is required", email=repr(entry.email)))
+                "user %(email)s is new: a password is required", email=quoted(entry.email)))
         elif not MIN_PASSWORD_LENGTH <= len(entry.password) <= MAX_PASSWORD_LENGTH:
             errors.add(f"{entry.path}.password", _(
                 "user %(email)s: the password must have at least %(least)s characters (at "
-                "most %(most)s)", email=repr(entry.email), least=MIN_PASSWORD_LENGTH,
+                "most %(most)s)", email=quoted(entry.email), least=MIN_PASSWORD_LENGTH,
                 most=MAX_PASSWORD_LENGTH))
         elif _is_common_password(entry.password, entry.email):
             errors.add(f"{entry.path}.password", _(
                 "user %(email)s: the password is too common or too easy to guess",
-                email=repr(entry.email)))
+                email=quoted(entry.email)))
 
 
 # -- small validators ---------------------------------------------------------------
+
+
+def _value_text(value: Any) -> str:
+    """A refused value of the file for a message: a string quoted, a number (or another
+    JSON value) as it is, so that 'lots' and -10 read apart."""
+    return quoted(value) if isinstance(value, str) else str(value)
 
 
 def _is_key(value: Any) -> bool:

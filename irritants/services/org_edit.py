@@ -43,7 +43,7 @@ from irritants.models import (
     utcnow,
 )
 from irritants.services.errors import InvalidInput, NotFound
-from irritants.services.messages import _, number
+from irritants.services.messages import _, number, quoted
 from irritants.services.org_admin import (
     DEFAULT_ROOT_CAUSES,
     KEY_PATTERN,
@@ -123,7 +123,7 @@ def _is_slug(value: Any) -> bool:
 
 def _slug_error(value: Any) -> str:
     return _("%(key)s is not a valid key: use lowercase letters, digits, '-' and '_' "
-             "(at most 100 characters).", key=repr(value))
+             "(at most 100 characters).", key=quoted(value))
 
 
 def _plain_limit(value: Any) -> int | float:
@@ -152,14 +152,14 @@ def get_unit(key: str) -> Unit:
     """The unit with this key; raises NotFound."""
     unit = db.session.scalar(select(Unit).where(Unit.key == key)) if isinstance(key, str) else None
     if unit is None:
-        raise NotFound(_("Unknown unit %(key)s.", key=repr(key)))
+        raise NotFound(_("Unknown unit %(key)s.", key=quoted(key)))
     return unit
 
 
 def _unit_or_error(key: Any, field: str, errors: dict[str, list[str]]) -> Unit | None:
     unit = db.session.scalar(select(Unit).where(Unit.key == key)) if isinstance(key, str) else None
     if unit is None:
-        errors.setdefault(field, []).append(_("Unknown unit %(key)s.", key=repr(key)))
+        errors.setdefault(field, []).append(_("Unknown unit %(key)s.", key=quoted(key)))
     return unit
 
 
@@ -179,7 +179,7 @@ def create_unit(key: str, name: str, parent: str | None, *, actor: User | None) 
     if not _is_slug(key):
         errors["key"] = [_slug_error(key)]
     elif db.session.scalar(select(Unit.id).where(Unit.key == key)) is not None:
-        errors["key"] = [_("A unit with the key %(key)s already exists.", key=repr(key))]
+        errors["key"] = [_("A unit with the key %(key)s already exists.", key=quoted(key))]
     name = _name(name, "name", errors)
     parent_unit = None
     if parent in (None, ""):
@@ -190,7 +190,7 @@ def create_unit(key: str, name: str, parent: str | None, *, actor: User | None) 
         parent_unit = _unit_or_error(parent, "parent", errors)
         if parent_unit is not None and parent_unit.closed_at is not None:
             errors["parent"] = [_("Unit %(key)s is closed: it cannot receive a new unit.",
-                                  key=repr(parent))]
+                                  key=quoted(parent))]
     _raise_if(errors)
     unit = Unit(key=key, name=name, parent=parent_unit, competencies=[], authorities={},
                 tools=[])
@@ -252,18 +252,18 @@ def _new_parent(unit: Unit, parent: str, errors: dict[str, list[str]]) -> Unit |
     key = unit.key
     if _is_root(unit):
         errors["parent"] = [_("Unit %(key)s is the root of the organisation: it cannot be "
-                              "moved.", key=repr(key))]
+                              "moved.", key=quoted(key))]
         return None
     new_parent = _unit_or_error(parent, "parent", errors)
     if new_parent is None:
         return None
     if new_parent.closed_at is not None:
         errors["parent"] = [_("Unit %(key)s is closed: it cannot receive a unit.",
-                              key=repr(parent))]
+                              key=quoted(parent))]
     elif unit.id in _ancestor_ids(new_parent):
         errors["parent"] = [_("Moving %(key)s under %(parent)s would make a cycle: "
                               "%(parent)s is %(key)s itself or one of its sub-units.",
-                              key=repr(key), parent=repr(parent))]
+                              key=quoted(key), parent=quoted(parent))]
     return new_parent
 
 
@@ -294,26 +294,26 @@ def close_unit(key: str, *, actor: User | None, now: datetime | None = None) -> 
 def _closing_problems(unit: Unit) -> list[str]:
     if _is_root(unit):
         return [_("Unit %(key)s is the root of the organisation: it cannot be closed.",
-                  key=repr(unit.key))]
+                  key=quoted(unit.key))]
     problems = []
     open_children = db.session.scalars(
         select(Unit.key).where(Unit.parent_id == unit.id, Unit.closed_at.is_(None))
         .order_by(Unit.key)).all()
     if open_children:
         problems.append(_("Unit %(key)s still has open sub-units (%(units)s): close or move "
-                          "them first.", key=repr(unit.key), units=_listed(open_children)))
+                          "them first.", key=quoted(unit.key), units=_listed(open_children)))
     users = db.session.scalars(
         select(User.email).where(User.unit_id == unit.id, User.is_active_account.is_(True))
         .order_by(User.email)).all()
     if users:
         problems.append(_("Unit %(key)s still has active users (%(users)s): move or "
-                          "deactivate them first.", key=repr(unit.key), users=_listed(users)))
+                          "deactivate them first.", key=quoted(unit.key), users=_listed(users)))
     unresolved = db.session.scalar(
         select(func.count()).select_from(Irritant)
         .where(Irritant.assignee_id == unit.id, Irritant.status.in_(UNRESOLVED)))
     if unresolved:
         problems.append(_("Unit %(key)s still has %(count)d unresolved irritants assigned: "
-                          "resolve or reassign them first.", key=repr(unit.key),
+                          "resolve or reassign them first.", key=quoted(unit.key),
                           count=unresolved))
     return problems
 
@@ -332,7 +332,7 @@ def reopen_unit(key: str, *, actor: User | None) -> Unit:
         return unit
     if unit.parent is not None and unit.parent.closed_at is not None:
         raise InvalidInput({"unit": [_("Its parent %(parent)s is closed: reopen it first.",
-                                       parent=repr(unit.parent.key))]})
+                                       parent=quoted(unit.parent.key))]})
     unit.closed_at = None
     _org_changed(actor, "unit_reopened", key, {"closed": True}, {"closed": False})
     return unit
@@ -361,7 +361,7 @@ def set_unit_capabilities(unit_key: str, *, competencies: Iterable[str], tools: 
         elif not _is_number(limit) or limit < 0 or limit > MAX_LIMIT:
             errors.setdefault(f"authorities.{authority}", []).append(
                 _("The limit of %(key)s must be a number >= 0 (at most %(max)s), or empty "
-                  "for unlimited.", key=repr(authority), max=number(MAX_LIMIT)))
+                  "for unlimited.", key=quoted(authority), max=number(MAX_LIMIT)))
         else:
             limits[authority] = _plain_limit(limit)
     _raise_if(errors)
@@ -410,11 +410,11 @@ class VocabularyItem:
 def _unknown_message(kind: str, key: str) -> str:
     messages = {
         "competency": _("Unknown competency %(key)s: choose one of the organisation's "
-                        "competencies, or add it to the vocabulary first.", key=repr(key)),
+                        "competencies, or add it to the vocabulary first.", key=quoted(key)),
         "tool": _("Unknown tool %(key)s: choose one of the organisation's tools, or add it "
-                  "to the vocabulary first.", key=repr(key)),
+                  "to the vocabulary first.", key=quoted(key)),
         "authority": _("Unknown authority %(key)s: choose one of the organisation's "
-                       "authorities, or add it to the vocabulary first.", key=repr(key)),
+                       "authorities, or add it to the vocabulary first.", key=quoted(key)),
     }
     return messages[kind]
 
@@ -512,7 +512,7 @@ def add_vocabulary_item(kind: str, key: str, label_fr: str, label_en: str, *,
         VocabularyLabel.kind == kind, VocabularyLabel.key == key)) is not None
     if exists or key in _used_keys()[kind] or key in _category_keys()[kind]:
         raise InvalidInput({"key": [_("%(key)s is already in the vocabulary: edit its labels "
-                                      "instead.", key=repr(key))]})
+                                      "instead.", key=quoted(key))]})
     item = VocabularyLabel(kind=kind, key=key, label_fr=fr, label_en=en)
     db.session.add(item)
     db.session.flush()
@@ -534,7 +534,7 @@ def relabel_vocabulary_item(kind: str, key: str, label_fr: str, label_en: str, *
     if item is None:
         if kind not in VOCABULARY_KINDS or (
                 key not in _used_keys()[kind] and key not in _category_keys()[kind]):
-            raise NotFound(_("%(key)s is not in the vocabulary.", key=repr(key)))
+            raise NotFound(_("%(key)s is not in the vocabulary.", key=quoted(key)))
         item = VocabularyLabel(kind=kind, key=key, label_fr=fr, label_en=en)
         db.session.add(item)
         before = None
@@ -557,7 +557,7 @@ def get_category(key: str) -> Category:
     category = (db.session.scalar(select(Category).where(Category.key == key))
                 if isinstance(key, str) else None)
     if category is None:
-        raise NotFound(_("Unknown category %(key)s.", key=repr(key)))
+        raise NotFound(_("Unknown category %(key)s.", key=quoted(key)))
     return category
 
 
@@ -596,7 +596,7 @@ def _sla_hours(raw: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str
     for severity, value in raw.items():
         if severity not in SEVERITIES:
             errors.setdefault("sla_hours", []).append(
-                _("Unknown severity %(key)s.", key=repr(severity)))
+                _("Unknown severity %(key)s.", key=quoted(severity)))
         elif value is None:
             continue
         elif not _is_number(value) or not 0 < value <= MAX_SLA_HOURS:
@@ -621,11 +621,11 @@ def _root_causes(raw: Sequence[Mapping[str, str]] | None,
             errors.setdefault("root_causes", []).append(_slug_error(key))
         elif any(existing["key"] == key for existing in causes):
             errors.setdefault("root_causes", []).append(
-                _("Root cause %(key)s is listed twice.", key=repr(key)))
+                _("Root cause %(key)s is listed twice.", key=quoted(key)))
         elif not fr or len(fr) > MAX_NAME_LENGTH or len(en) > MAX_NAME_LENGTH:
             errors.setdefault("root_causes", []).append(
                 _("Root cause %(key)s needs a French label (at most %(count)d characters).",
-                  key=repr(key), count=MAX_NAME_LENGTH))
+                  key=quoted(key), count=MAX_NAME_LENGTH))
         else:
             causes.append({"key": key, "fr": fr, "en": en})
     if not causes and "root_causes" not in errors:
@@ -667,7 +667,7 @@ def create_category(key: str, *, label_fr: str, label_en: str, competency: str,
         key_errors["key"] = [_slug_error(key)]
     elif db.session.scalar(select(Category.id).where(Category.key == key)) is not None:
         key_errors["key"] = [_("A category with the key %(key)s already exists.",
-                               key=repr(key))]
+                               key=quoted(key))]
     try:
         values = _category_values(label_fr, label_en, competency, authority, tools, sla_hours,
                                   root_causes, active)

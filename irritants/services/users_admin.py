@@ -27,7 +27,7 @@ from irritants.extensions import db
 from irritants.models import ROLES, ApiToken, PasswordToken, User, utcnow
 from irritants.services.accounts import hash_password, password_problems
 from irritants.services.errors import InvalidInput, NotFound, ServiceError
-from irritants.services.messages import _
+from irritants.services.messages import _, quoted
 from irritants.services.org_edit import Page, _page_bounds, get_unit, record
 from irritants.services.text_search import contains_any_case
 from irritants.services.transactions import one_transaction
@@ -87,10 +87,10 @@ def _role_and_unit(role: Any, unit_key: Any, errors: dict[str, list[str]]) -> An
     try:
         unit = get_unit(unit_key)
     except NotFound:
-        errors["unit"] = [_("Unknown unit %(key)s.", key=repr(unit_key))]
+        errors["unit"] = [_("Unknown unit %(key)s.", key=quoted(unit_key))]
         return None
     if unit.closed_at is not None:
-        errors["unit"] = [_("Unit %(key)s is closed.", key=repr(unit_key))]
+        errors["unit"] = [_("Unit %(key)s is closed.", key=quoted(unit_key))]
     return unit
 
 
@@ -214,7 +214,7 @@ def reactivate_user(user: User | int, *, actor: User | None) -> User:
         return user
     if user.unit.closed_at is not None:
         raise InvalidInput({"unit": [_("Unit %(key)s is closed: move the user to an open "
-                                       "unit first.", key=repr(user.unit.key))]})
+                                       "unit first.", key=quoted(user.unit.key))]})
     user.is_active_account = True
     record(actor, "user_reactivated", user.email, before={"active": False},
            after={"active": True})

@@ -147,8 +147,9 @@ def test_an_unknown_unit_is_named_in_the_message_in_french_by_default(
                           headers={**auth_headers("director@example.com"),
                                    "Accept-Language": "en"})  # fmt: skip
 
-    assert french.get_json() == {"errors": {"changes.0.unit": ["Unité 'atlantis' inconnue."]}}
-    assert english.get_json() == {"errors": {"changes.0.unit": ["Unknown unit 'atlantis'."]}}
+    assert french.get_json() == {
+        "errors": {"changes.0.unit": ["Unité «\u00a0atlantis\u00a0» inconnue."]}}
+    assert english.get_json() == {"errors": {"changes.0.unit": ["Unknown unit “atlantis”."]}}
 
 
 def test_a_background_run_answers_202_then_its_progress_and_figures(

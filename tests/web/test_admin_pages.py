@@ -200,8 +200,8 @@ def test_a_bad_new_unit_is_re_rendered_with_errors_beside_the_fields(admin: Flas
                           data={"key": "Bad Key", "name": "X", "parent": "atlantis"})
 
     assert response.status_code == 422
-    assert field_errors(response, "key")[0].startswith("'Bad Key' is not a valid key")
-    assert field_errors(response, "parent") == ["Unknown unit 'atlantis'."]
+    assert field_errors(response, "key")[0].startswith("“Bad Key” is not a valid key")
+    assert field_errors(response, "parent") == ["Unknown unit “atlantis”."]
     assert (count(db, Unit), current_org_version()) == (units, version)
 
 
@@ -227,7 +227,7 @@ def test_moving_a_unit_under_its_descendant_is_refused_naming_the_keys(admin: Fl
 
     assert response.status_code == 422
     assert field_errors(response, "parent") == [
-        "Moving 'north' under 'lille' would make a cycle: 'lille' is 'north' itself or one "
+        "Moving “north” under “lille” would make a cycle: “lille” is “north” itself or one "
         "of its sub-units."]
     assert unit_row(db, "north").parent.key == "cs"
     assert current_org_version() == version
@@ -270,7 +270,7 @@ def test_a_tool_typo_is_refused_on_the_page_and_nothing_is_written(admin: FlaskC
 
     assert response.status_code == 422
     assert field_errors(response, "tools") == [
-        "Unknown tool 'refund-termnal': choose one of the organisation's tools, or add it "
+        "Unknown tool “refund-termnal”: choose one of the organisation's tools, or add it "
         "to the vocabulary first."]
     assert unit_row(db, "lille").tools == ["pos"]
     assert current_org_version() == version
@@ -290,7 +290,7 @@ def test_closing_a_unit_with_users_is_refused_with_the_reason(admin: FlaskClient
     response = admin.post("/admin/units/lille/close")
 
     assert response.status_code == 422
-    assert ("Unit 'lille' still has active users (agent.lille@example.com, "
+    assert ("Unit “lille” still has active users (agent.lille@example.com, "
             "lead.lille@example.com): move or deactivate them first.") in text_of(response)
     assert unit_row(db, "lille").closed_at is None
 
@@ -328,7 +328,7 @@ def test_adding_an_existing_vocabulary_item_is_refused(admin: FlaskClient, db: A
 
     assert response.status_code == 422
     assert field_errors(response, "key") == [
-        "'pos' is already in the vocabulary: edit its labels instead."]
+        "“pos” is already in the vocabulary: edit its labels instead."]
     assert count(db, VocabularyLabel) == 0
 
 
@@ -376,13 +376,13 @@ def test_the_sla_hours_are_text_boxes_so_that_the_browser_keeps_a_decimal_comma(
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"competency": "delivry"}, "competency",
-     "Unknown competency 'delivry': choose one of the organisation's competencies, or add "
+     "Unknown competency “delivry”: choose one of the organisation's competencies, or add "
      "it to the vocabulary first."),
     ({"sla_high": "0"}, "sla_high",
      "Hours must be a number > 0 (at most 87,600), or empty for the default."),
     ({"root_causes": "just one field"}, "root_causes",
      "Line 1: write key | French label | English label."),
-    ({"key": "late-delivery"}, "key", "A category with the key 'late-delivery' already exists."),
+    ({"key": "late-delivery"}, "key", "A category with the key “late-delivery” already exists."),
 ])
 def test_a_bad_category_is_re_rendered_and_nothing_is_written(admin: FlaskClient, db: Any,
                                                               changes: dict[str, str],
@@ -658,7 +658,7 @@ def test_a_closed_or_unknown_unit_is_refused_beside_the_field(admin: FlaskClient
     response = admin.post(f"/admin/users/{user.id}", data={"role": "agent", "unit": "nowhere"})
 
     assert response.status_code == 422
-    assert field_errors(response, "unit") == ["Unknown unit 'nowhere'."]
+    assert field_errors(response, "unit") == ["Unknown unit “nowhere”."]
 
 
 def test_deactivation_kills_an_open_session_and_an_api_token_at_once(
@@ -769,7 +769,7 @@ def test_a_refused_import_names_the_key_and_writes_nothing(admin: FlaskClient, d
 
     assert response.status_code == 422
     assert field_errors(response, "file") == [
-        "units.1.parent: unit 'arras' has an unknown parent 'atlantis'"]
+        "units.1.parent: unit “arras” has an unknown parent “atlantis”"]
     assert (count(db, Unit), current_org_version()) == (units, version)
 
 
@@ -784,10 +784,10 @@ def test_a_refused_import_speaks_french_to_a_french_admin(admin: FlaskClient, db
 
     assert response.status_code == 422
     assert field_errors(response, "file") == [
-        "units.0.name\u00a0: unité 'lens'\u00a0: nom est obligatoire\u00a0: un texte non vide "
-        "d’au plus 200 caractères",
-        "users.0.role\u00a0: utilisateur 'new@example.com'\u00a0: rôle inconnu 'boss' (parmi "
-        "agent, lead, director, admin)",
+        "units.0.name\u00a0: unité «\u00a0lens\u00a0»\u00a0: nom est obligatoire\u00a0: un "
+        "texte non vide d’au plus 200 caractères",
+        "users.0.role\u00a0: utilisateur «\u00a0new@example.com\u00a0»\u00a0: rôle inconnu "
+        "«\u00a0boss\u00a0» (parmi agent, lead, director, admin)",
     ]
     assert count(db, Unit) == 12
 

@@ -228,7 +228,7 @@ def test_a_bad_grant_shows_the_error_and_writes_nothing(
     response = director.post("/insights/grant", data={
         "unit": "lille", "tools": ["refund-termnial"], "reason": "Typo"})
     assert response.status_code == 422
-    assert "Unknown tool &#39;refund-termnial&#39;" in response.get_data(as_text=True)
+    assert "Unknown tool “refund-termnial”" in response.get_data(as_text=True)
     response = director.post("/insights/grant", data={
         "unit": "lille", "authority": "gesture", "reason": "No limit given"})
     assert response.status_code == 422
@@ -262,7 +262,7 @@ def test_a_what_if_needs_a_change_and_a_known_unit(org: dict[str, Any],
     unknown = director.post("/insights/whatif", data={
         "run": "Replay", "changes-0-unit": "atlantis", "changes-0-tools": ["crm"]})
     assert unknown.status_code == 422
-    assert "Unknown unit &#39;atlantis&#39;." in unknown.get_data(as_text=True)
+    assert "Unknown unit “atlantis”." in unknown.get_data(as_text=True)
     more = director.post("/insights/whatif", data={"add": "Add", "changes-0-unit": "lille"})
     assert more.status_code == 200
     assert 'name="changes-1-unit"' in more.get_data(as_text=True)
