@@ -1310,18 +1310,16 @@ def _delegation(org: CachedOrg, period: Period, keys: list[str] | None, page: in
     grouped = select(lines.c.unit_key.label("unit"), lines.c.item_key.label("key"),
                      lines.c.n.label("count")).subquery()
     found, total = _paged(grouped, page, per_page)
-    details = _line_details(period, [(row.unit, "authority", row.key) for row in found])
-    percentiles = _percentiles(period, [(row.unit, row.key) for row in found])
+    amounts = _amounts_asked(period, [(row.unit, row.key) for row in found])
     rows = []
     for row in found:
         _holds, held = _held(org, row.unit, "authority", row.key)
-        p80, p95 = (_number(value) for value in percentiles.get((row.unit, row.key),
-                                                                (None, None)))
+        p80, p95, highest = (_number(value) for value in amounts.get((row.unit, row.key),
+                                                                     (None, None, None)))
         change = Change(row.unit, set_authorities={row.key: p95})
         replayed, kept = _kept_local(org, period, row.unit, "authority", row.key, change)
         rows.append({"unit": row.unit, "key": row.key, "count": int(row.count),
-                     "limit_held": held, "max_required": _number(details.get(
-                         (row.unit, "authority", row.key), _LineDetails()).max_required),
+                     "limit_held": held, "max_required": highest,
                      "p80": p80, "p95": p95, "irritants": replayed,
                      "kept_local_p95": kept})
     return Table(rows, page, per_page, total)
@@ -1342,10 +1340,11 @@ def _paged(grouped: Any, page: int, per_page: int) -> tuple[list[Any], int]:
     return [], db.session.scalar(select(func.count()).select_from(grouped)) or 0
 
 
-def _percentiles(period: Period, lines: list[tuple[str, str]]
-                 ) -> dict[tuple[str, str], tuple[Any, Any]]:
+def _amounts_asked(period: Period, lines: list[tuple[str, str]]
+                   ) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
     """(unit, authority) -> the nearest-rank p80 and p95 of the amounts asked in the period
-    (the smallest amount with at least p % of the amounts at or below it), for the lines
+    (the smallest amount with at least p % of the amounts at or below it) and the highest,
+    for the lines
     of one page only (ix_gap_item_unit_at). PostgreSQL's percentile_disc is that
     definition; SQLite ranks the amounts."""
     if not lines:
@@ -1358,7 +1357,8 @@ def _percentiles(period: Period, lines: list[tuple[str, str]]
     if _dialect() == "postgresql":
         query = (select(unit, key,
                         func.percentile_disc(0.8).within_group(GapItem.required),
-                        func.percentile_disc(0.95).within_group(GapItem.required))
+                        func.percentile_disc(0.95).within_group(GapItem.required),
+                        func.max(GapItem.required))
                  .where(*conditions).group_by(GapItem.unit_key, GapItem.item_key))
     else:
         partition = (GapItem.unit_key, GapItem.item_key)
@@ -1372,9 +1372,10 @@ def _percentiles(period: Period, lines: list[tuple[str, str]]
             reached = ranked.c.position * 100 >= ranked.c.size * share
             return func.min(sa.case((reached, ranked.c.required)))
 
-        query = (select(ranked.c.unit, ranked.c.key, percentile(80), percentile(95))
+        query = (select(ranked.c.unit, ranked.c.key, percentile(80), percentile(95),
+                        func.max(ranked.c.required))
                  .group_by(ranked.c.unit, ranked.c.key))
-    return {(row[0], row[1]): (row[2], row[3]) for row in db.session.execute(query)}
+    return {(row[0], row[1]): (row[2], row[3], row[4]) for row in db.session.execute(query)}
 
 
 def _kept_local(org: CachedOrg, period: Period, unit: str, kind: str, key: str,
