@@ -180,7 +180,12 @@ def copy_org(connection: psycopg.Connection, org: Org, root_causes: list[str]) -
 def finish_fill(connection: psycopg.Connection, tables: tuple[str, ...]) -> None:
     """Move the id sequences past the copied ids, commit, then vacuum and analyse the
     tables, as autovacuum does to a database in service (index-only scans need it)."""
+    with_ids = {name for (name,) in connection.execute(
+        "SELECT table_name FROM information_schema.columns WHERE column_name = 'id' "
+        "AND table_schema = current_schema()")}
     for table in tables:
+        if table.strip('"') not in with_ids:
+            continue  # keyed by its line (gap_line): no sequence to move
         # Constant table names, not input.
         connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                            f"(SELECT max(id) FROM {table}))")
