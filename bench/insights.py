@@ -79,7 +79,7 @@ def fill(url: str, org: Org, count: int, seed: int) -> None:
 def measure(url: str, org: Org, count: int) -> None:
     from irritants.extensions import db
     from irritants.models import User
-    from irritants.services.insights import gap_ledger, gaps_report, run_whatif
+    from irritants.services.insights import gaps_report, run_whatif
 
     with bench_app(url).app_context():
         director, lead = db.session.get(User, 1), db.session.get(User, 2)
@@ -94,8 +94,6 @@ def measure(url: str, org: Org, count: int) -> None:
               lambda: gaps_report(actor=lead, since=quarter[0], until=quarter[1]), 20)
         timed("gaps_report, director, the whole year",
               lambda: gaps_report(actor=director), 5)
-        timed("gap_ledger, director, one quarter against the previous one",
-              lambda: gap_ledger(actor=director, since=quarter[0], until=quarter[1]), 10)
         days = 365 * 100_000 / count
         period = (YEAR_START, YEAR_START + timedelta(days=days))
         store = org.key[org.stores[1]]

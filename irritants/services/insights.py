@@ -60,64 +60,6 @@ def _report_memory() -> None:
         db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
 
 
-def gap_ledger(
-    *,
-    actor: User,
-    since: datetime | str,
-    until: datetime | str,
-    subtree: str | None = None,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """The gaps of [since, until) beside those of the period of the same length just before.
-
-    Rows of {"unit", "kind", "key", "count", "previous", "max_required"} sorted
-    by count, then previous (highest first), then unit, kind and key; an item
-    lacked only in the previous period has count 0. `subtree` keeps the units
-    of that subtree, `limit` the first rows. One grouped query over both periods.
-    NotAllowed for an agent, NotFound for a subtree outside a lead's, InvalidInput.
-    """
-    scope = _ledger_scope(actor, subtree)
-    start, end = _period(since, until)
-    if start is None or end is None:
-        raise InvalidInput({"since" if start is None else "until": [_("This field is required.")]})
-    if limit is not None and limit < 1:
-        raise InvalidInput({"limit": [_("Must be a whole number of at least 1.")]})
-    previous_start = start - (end - start)
-    current = GapItem.at >= start
-    count = func.sum(sa.case((current, 1), else_=0)).label("count")
-    previous = func.sum(sa.case((current, 0), else_=1)).label("previous")
-    query = (
-        select(GapItem.unit_key, GapItem.kind, GapItem.item_key, count, previous,
-               func.max(sa.case((current, GapItem.required))).label("max_required"))
-        .where(*_gap_conditions(previous_start, end, scope))
-        .group_by(GapItem.unit_key, GapItem.kind, GapItem.item_key)
-        .order_by(count.desc(), previous.desc(), GapItem.unit_key, GapItem.kind, GapItem.item_key)
-    )  # fmt: skip
-    if limit is not None:
-        query = query.limit(limit)
-    _report_memory()
-    rows = [
-        {"unit": unit, "kind": kind, "key": key, "count": int(current_count),
-         "previous": int(previous_count), "max_required": _number(max_required)}
-        for unit, kind, key, current_count, previous_count, max_required
-        in db.session.execute(query)
-    ]  # fmt: skip
-    rows.sort(key=lambda row: (-row["count"], -row["previous"], row["unit"], row["kind"],
-                               row["key"]))  # fmt: skip
-    return {"since": start, "until": end, "previous_since": previous_start, "rows": rows}
-
-
-def _ledger_scope(actor: User, subtree: str | None) -> frozenset[str] | None:
-    scope = _gap_scope(actor)
-    if subtree is None:
-        return scope
-    if subtree not in _snapshot():
-        raise InvalidInput({"subtree": [_("Unknown unit %(key)s.", key=quoted(subtree))]})
-    if scope is not None and subtree not in scope:
-        raise NotFound(f"unit {subtree} is outside the actor's subtree")
-    return access.subtree_of(subtree)
-
-
 def _gap_scope(actor: User) -> frozenset[str] | None:
     """The unit keys whose gaps the actor may read; None for all of them."""
     if not access.may_view_gaps(actor):
@@ -582,7 +524,6 @@ def _iso(value: datetime | None) -> str | None:
 __all__ = [
     "change_json",
     "execute_whatif_run",
-    "gap_ledger",
     "gaps_report",
     "parse_changes",
     "run_whatif",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from irritants.extensions import db as _db
 from irritants.models import GapItem, Irritant, IrritantEvent, User
 from irritants.services.errors import InvalidInput, NotAllowed
-from irritants.services.insights import gap_ledger, gaps_report
+from irritants.services.insights import gaps_report
 from tests.irritant_rows import irritant_row
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -308,33 +308,6 @@ def test_a_bad_period_is_refused_naming_the_field(
     assert list(refused.value.field_errors) == [field]
 
 
-def test_the_ledger_sets_each_item_beside_the_previous_period(history: None) -> None:
-    # [SINCE + 1 day, SINCE + 3 days) against [SINCE - 1 day, SINCE + 1 day).
-    ledger = gap_ledger(
-        actor=user("director@example.com"),
-        since=SINCE + timedelta(days=1),
-        until=SINCE + timedelta(days=3),
-    )
-
-    assert ledger["previous_since"] == SINCE - timedelta(days=1)
-    assert ledger["rows"] == [
-        {"unit": "lille", "kind": "competency", "key": "delivery", "count": 2,
-         "previous": 1, "max_required": None},
-        {"unit": "lille", "kind": "tool", "key": "carrier-portal", "count": 2,
-         "previous": 1, "max_required": None},
-        {"unit": "north", "kind": "tool", "key": "carrier-portal", "count": 2,
-         "previous": 1, "max_required": None},
-        {"unit": "lille", "kind": "authority", "key": "gesture", "count": 1,
-         "previous": 0, "max_required": 500},
-        {"unit": "north", "kind": "authority", "key": "gesture", "count": 1,
-         "previous": 0, "max_required": 500},
-        {"unit": "lille", "kind": "tool", "key": "refund-terminal", "count": 0,
-         "previous": 1, "max_required": None},
-        {"unit": "north", "kind": "tool", "key": "refund-terminal", "count": 0,
-         "previous": 1, "max_required": None},
-    ]  # fmt: skip
-
-
 def test_escalation_routings_count_and_sla_escalations_and_reassignments_do_not(
     org: dict[str, Any],
 ) -> None:
@@ -369,29 +342,3 @@ def test_escalation_routings_count_and_sla_escalations_and_reassignments_do_not(
     assert [(entry["unit"], entry["routings"]) for entry in after_logging["by_unit"]] == [
         ("cs", 1), ("lille", 1), ("north", 1), ("south", 1),
     ]  # fmt: skip
-
-
-def test_the_ledger_keeps_a_subtree_and_the_first_rows(history: None) -> None:
-    ledger = gap_ledger(actor=user("director@example.com"), since=SINCE + timedelta(days=1),
-                        until=SINCE + timedelta(days=3), subtree="lille", limit=2)  # fmt: skip
-
-    assert ledger["rows"] == [
-        {"unit": "lille", "kind": "competency", "key": "delivery", "count": 2,
-         "previous": 1, "max_required": None},
-        {"unit": "lille", "kind": "tool", "key": "carrier-portal", "count": 2,
-         "previous": 1, "max_required": None},
-    ]  # fmt: skip
-
-
-def test_a_lead_may_not_open_the_ledger_of_a_subtree_outside_theirs(history: None) -> None:
-    from irritants.services.errors import NotFound
-
-    with pytest.raises(NotFound):
-        gap_ledger(actor=user("lead.north@example.com"), since=SINCE, until=UNTIL,
-                   subtree="south")  # fmt: skip
-    with pytest.raises(InvalidInput) as refused:
-        gap_ledger(actor=user("director@example.com"), since=SINCE, until=UNTIL,
-                   subtree="atlantis")  # fmt: skip
-    assert list(refused.value.field_errors) == ["subtree"]
-    with pytest.raises(InvalidInput):
-        gap_ledger(actor=user("director@example.com"), since=SINCE, until=None)  # type: ignore[arg-type]
