@@ -23,10 +23,6 @@ from irritants.services.messages import _
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
-class RecipientGone(Exception):  # noqa: N818
-    """The user was deleted or deactivated: nothing to send, nothing to retry."""
-
-
 def header_safe(text: str, max_length: int = 200) -> str:
     """One line: control characters (CR, LF...) become spaces; at most max_length."""
     cleaned = _CONTROL.sub(" ", text).strip()

@@ -28,15 +28,6 @@ from irritants.services.messages import _
 from irritants.services.outbox import add_email, deliver_pending  # noqa: F401 (re-exported)
 from irritants.services.rows import has_insert_hooks, insert_objects, insert_rows
 
-
-def leads_of(unit_id: int) -> list[User]:
-    """The active leads of exactly this unit."""
-    users = db.session.scalars(
-        select(User).where(User.unit_id == unit_id, User.role == "lead").order_by(User.id)
-    ).all()
-    return [user for user in users if user.is_active]
-
-
 _users = User.__table__
 _notifications = Notification.__table__
 # Built once: this runs with every logging (a Core statement, no ORM entities).

@@ -788,12 +788,6 @@ def ancestors_of(unit: Unit) -> list[Unit]:
     return list(reversed(chain))
 
 
-def open_units() -> list[tuple[str, str]]:
-    """(key, name) of every open unit, by key (for choosing a parent or a user's unit)."""
-    return [tuple(row) for row in db.session.execute(  # type: ignore[misc]
-        select(Unit.key, Unit.name).where(Unit.closed_at.is_(None)).order_by(Unit.key))]
-
-
 def list_categories() -> list[Category]:
     """Every category, active first, then by key."""
     return list(db.session.scalars(

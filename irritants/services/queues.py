@@ -24,7 +24,7 @@ from irritants.models import (
     utcnow,
 )
 from irritants.services import access, tally
-from irritants.services.errors import NotAllowed, NotFound
+from irritants.services.errors import NotFound
 from irritants.services.messages import _, amount, current_language, n_
 from irritants.services.snapshot import cached_org
 from irritants.services.validation import FieldErrors, valid_id
@@ -275,16 +275,6 @@ def events_of(irritant_id: int) -> list[IrritantEvent]:
         .where(IrritantEvent.irritant_id == irritant_id)
         .order_by(IrritantEvent.at, IrritantEvent.id)
     ).all())
-
-
-def unit_options(actor: User) -> list[tuple[str, str]]:
-    """(key, name) of the open units, for reassignment forms."""
-    if not access.role_may(actor, "reassign"):
-        raise NotAllowed("reassign")
-    org = cached_org()
-    # Depth first from the root: a form lists each unit under its parent.
-    return [(key, org.snapshot.unit(key).name) for key in org.snapshot.subtree(org.snapshot.root)
-            if key not in org.closed]
 
 
 # -- why it went there ---------------------------------------------------------------
