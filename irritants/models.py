@@ -178,7 +178,8 @@ class PasswordToken(db.Model):
 
 ROOT_CAUSE_COLUMNS = ("origin_unit_id", "assignee_id", "category_id", "status", "root_cause",
                       "due_at", "unroutable", "occurrences")
-"""The columns services/dashboards.py `root_causes` reads, carried by ix_irritant_created."""
+"""The columns services/dashboards/root_cause_figures.py `root_causes` reads, carried by
+ix_irritant_created."""
 
 
 class Irritant(db.Model):

@@ -9,8 +9,8 @@ transaction; `fold()` (with every SLA sweep, once a minute) sums the appended
 rows into one folded row per key and writes again, for the lines it touched,
 their `gap_line` row: the running totals of the line's folded months, so that
 the count of any run of whole months is two subscripts of one row. The ledger
-of a period (services/dashboards.py `_line_counts`) then reads one gap_line row
-per line, the rows appended since the last fold, and the gap items of the hours
+of a period (services/dashboards/gaps.py `_line_counts`) then reads one gap_line
+row per line, the rows appended since the last fold, and the gap items of the hours
 between the period's ends and the nearest month starts: no grouping of the
 80,000 lines of a director's quarter. The same trigger appends to
 `gap_item_rollup` a row per (UTC day, kind, item), every unit together: how

@@ -5,7 +5,8 @@ the irritants originating anywhere in the unit's subtree: logged, resolved,
 resolved at their origin, escalated, routed (a routing distance known) and the
 sum of those distances. A unit's row is its whole subtree, so a director's
 whole-organisation quarter is some ninety rows of the root and of each of its
-children, whatever the number of irritants (services/dashboards.py `locality`).
+children, whatever the number of irritants (services/dashboards/locality_figures.py
+`locality`).
 
 PostgreSQL triggers keep it exact in the writer's own transaction, cheaply:
 - on `irritant`, every insert, delete or update of a counted column appends the

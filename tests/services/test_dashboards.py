@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import func, select
 
 from irritants.extensions import db as _db
-from irritants.models import User
+from irritants.models import Irritant, User
 from irritants.services import dashboards
 from irritants.services.dashboards import Filters, Period, period_of
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
@@ -387,7 +387,7 @@ def test_no_figure_reads_irritants_one_by_one(history: dict[str, int]) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) < 20
-    assert _db.session.scalar(select(func.count()).select_from(dashboards.Irritant)) == 9
+    assert _db.session.scalar(select(func.count()).select_from(Irritant)) == 9
 
 
 @pytest.mark.parametrize(("subtree", "kind", "unit", "page", "per_page"), [

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from irritants.extensions import db as _db
 from irritants.models import GapItem, GapLine, GapRollup, LocalityRollup
 from irritants.services import dashboards, folding, gap_rollup, locality_rollup
-from irritants.services.dashboards import Period
+from irritants.services.dashboards import Period, common, locality_figures
 from irritants.services.escalation import escalate_irritant, reassign_irritant, sweep_overdue
 from irritants.services.intake import log_irritant
 from irritants.services.org_edit import create_unit, move_unit
@@ -83,8 +83,8 @@ def assert_rollup_agrees(director: Any) -> None:
     for subtree in sorted(org.id_of):
         for period in PERIODS:
             for bucket in dashboards.BUCKETS:
-                rolled = dashboards._rolled_up_locality(org, subtree, period, bucket)
-                counted = dashboards._counted_locality(org, subtree, period, bucket)
+                rolled = locality_figures._rolled_up_locality(org, subtree, period, bucket)
+                counted = locality_figures._counted_locality(org, subtree, period, bucket)
                 assert figures(rolled) == figures(counted), (subtree, period, bucket)
     whole = dashboards.locality(actor=director, period=PERIODS[0])
     assert whole["total"]["logged"] > 0
@@ -128,8 +128,8 @@ def assert_gap_rollup_agrees(director: Any) -> None:
             assert {(row["unit"], row["kind"], row["key"]): [
                 row["count"], row["previous"], row["max_required"], row["limit_recorded"]]
                 for row in ledger.rows} == {
-                line: [count, before.get(line, [0])[0], dashboards._number(required),
-                       dashboards._number(limit)]
+                line: [count, before.get(line, [0])[0], common._number(required),
+                       common._number(limit)]
                 for line, (count, required, limit) in expected.items()}, (subtree, period)
             summary = dashboards.gap_items_summary(actor=director, period=period,
                                                    subtree=subtree, limit=100)
@@ -151,13 +151,13 @@ def assert_gap_rollup_agrees(director: Any) -> None:
                     in expected.items() if line_kind == kind}
             assert {(row["unit"], row["key"]): row["max_required"]
                     for row in hr["delegation"].rows} == {
-                (unit, key): dashboards._number(required) for (unit, kind, key), (_c, required, _l)
+                (unit, key): common._number(required) for (unit, kind, key), (_c, required, _l)
                 in expected.items() if kind == "authority"}
 
 
 def figures(locality: Any) -> Any:
     by_bucket, per_unit = locality
-    empty = dashboards._Figures().as_dict()
+    empty = locality_figures._Figures().as_dict()
     return ({key: value.as_dict() for key, value in by_bucket.items()
              if value.as_dict() != empty},
             {key: value.as_dict() for key, value in per_unit.items()
