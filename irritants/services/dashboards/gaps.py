@@ -37,12 +37,6 @@ from irritants.services.snapshot import CachedOrg, cached_org, plain_amount
 KINDS = ("competency", "authority", "tool")
 
 
-def _gap_conditions(period: Period, keys: list[str] | None, kind: str | None,
-                    unit: str | None) -> list[Any]:
-    return [GapItem.at >= period.since, GapItem.at < period.until,
-            *_line_conditions(GapItem, keys, kind, unit)]
-
-
 def _line_counts(period: Period, keys: list[str] | None, kind: str | None,
                  unit: str | None, items: list[tuple[str, str]] | None = None) -> Any:
     """Every (unit_key, kind, item_key) line lacked in the period, once, with its count n
