@@ -437,6 +437,22 @@ class UnitSelectField(SelectField):
         self._resolved = self.typed is None
         self.resolve()
 
+    def offer_closed(self, may_see: Callable[[str], bool] | None = None) -> None:
+        """Offer also the unit of the field's value when it is closed (a link to a unit
+        closed since, a closed unit's closed parent), marked as closed, if the user may
+        see it (`may_see`, else everyone may): the select shows it chosen instead of
+        another team, the picker names it. Call it after fill_units()."""
+        key = self.data
+        if not isinstance(key, str) or not key or self.choices is None:
+            return
+        org = cached_org()
+        if key not in org.closed or unit_name_in(self.choices, key) is not None:
+            return
+        if may_see is not None and not may_see(key):
+            return
+        label = gettext("%(name)s (closed)", name=org.snapshot.unit(key).name)
+        self.choices = UnitChoices([*self.choices, SelectChoice(key, label)])
+
     def is_picker(self) -> bool:
         """Whether the field is the picker's text input rather than a select."""
         return self.choices is not None and is_large(self.choices)

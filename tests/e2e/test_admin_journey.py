@@ -23,14 +23,16 @@ def test_an_admin_creates_renames_moves_equips_and_closes_a_unit(
     admin.follow("Nouvelle unité")
     page.get_by_label("Clé", exact=True).fill("lens")
     page.get_by_label("Nom", exact=True).fill("Magasin Lens")
-    page.get_by_label("Unité parente (clé)").fill("north")
+    page.get_by_label("Unité parente", exact=True).select_option(label="Region North")
     admin.submit(page.get_by_role("button", name="Créer l’unité"))
     assert admin.flash() == "Unité Magasin Lens créée."
     assert breadcrumbs(admin) == "Organisation › Head office › Customer service division › " \
         "Region North › Magasin Lens"
 
     page.get_by_label("Nom", exact=True).fill("Store Lens")
-    page.get_by_label("Unité parente (clé)").fill("south")
+    parent = page.get_by_label("Unité parente", exact=True)
+    assert parent.input_value() == "north"  # its parent chosen: saving keeps it there
+    parent.select_option(label="Region South")
     admin.submit(page.get_by_role("button", name="Enregistrer", exact=True))
     assert admin.flash() == "Unité enregistrée."
     assert breadcrumbs(admin) == "Organisation › Head office › Customer service division › " \
@@ -78,7 +80,7 @@ def test_an_admin_invites_a_lead_who_sets_a_password_then_is_deactivated(
     page.get_by_label("Email address").fill("nina.lead@example.com")
     page.get_by_label("Name", exact=True).fill("Nina Lead")
     page.get_by_label("Role", exact=True).select_option("agent")
-    page.get_by_label("Unit (key)").fill("nice")
+    page.get_by_label("Unit", exact=True).select_option(label="Store Nice")
     page.locator("main").get_by_label("Language").select_option("fr")
     admin.submit(page.get_by_role("button", name="Invite", exact=True))
     assert page.locator("h1").inner_text() == "Nina Lead is invited"

@@ -21,14 +21,15 @@ def test_a_director_replays_two_changes_in_the_background_and_sees_the_result(
     page = director.page
     director.follow("What-if", nav=True)
     first = page.locator("fieldset.change", has_text="Change 1")
-    first.get_by_label("Unit (key)").fill("nice")
+    # A select of the teams (a search box above it: the small org has 12), no key to type.
+    first.get_by_label("Team", exact=True).select_option(label="Store Nice")
     first.get_by_label("billing", exact=True).check()
     first.get_by_label("Set an authority limit").select_option("refund")
     first.get_by_label("Limit (euros)").fill("100")
     director.submit(page.get_by_role("button", name="Add another change"))
     second = page.locator("fieldset.change", has_text="Change 2")
-    assert first.get_by_label("Unit (key)").input_value() == "nice"  # kept
-    second.get_by_label("Unit (key)").fill("nice")
+    assert first.get_by_label("Team", exact=True).input_value() == "nice"  # kept
+    second.get_by_label("Team", exact=True).select_option(label="Store Nice")
     second.get_by_label("crm", exact=True).check()
     with page.expect_navigation(url=re.compile(r"/insights/whatif/runs/\d+$")):
         page.get_by_role("button", name="Replay").click()
@@ -114,7 +115,9 @@ def test_a_director_drills_into_root_causes_downloads_them_and_grants_what_a_sto
     crm_row = page.locator("main tr", has=page.get_by_text("Il a manqué crm à Store Nice"))
     crm_row.get_by_role("link", name="Accorder").click()
     director.check()
-    assert page.get_by_label("Unité (clé)").input_value() == "nice"
+    team = page.get_by_label("Équipe", exact=True)
+    assert team.input_value() == "nice"  # the team of the row, chosen in the select
+    assert team.locator("option:checked").inner_text().strip() == "Store Nice"
     assert "Habilitations\ngesture\u00a0: 50" in page.locator(".facts").inner_text()
     assert page.get_by_label("crm", exact=True).is_checked()
     page.get_by_label("Pourquoi").fill("Les remboursements de facturation restent au magasin")

@@ -1,4 +1,9 @@
-"""Forms of the admin pages; the services validate against the org, the forms the shapes."""
+"""Forms of the admin pages; the services validate against the org, the forms the shapes.
+
+Their unit fields offer every open unit (UnitSelectField, unit_set="open"; the view fills
+them) but leave the choice to the services (validate_choice=False), whose messages say why a
+unit is refused: unknown, closed, a cycle, the root moved.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from irritants.models import ROLES, SEVERITIES
 from irritants.web.navigation import role_label
+from irritants.web.unit_select import UnitSelectField
 from irritants.web.validators import AtMostCharacters, Required
 
 KEY_HELP = _l("Lowercase letters, digits, '-' and '_'. It cannot be changed later.")
@@ -83,8 +89,8 @@ class NewUnitForm(FlaskForm):
     key = StringField(_l("Key"), validators=[Required(), AtMostCharacters(100)],
                       description=KEY_HELP)
     name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
-    parent = StringField(_l("Parent unit (key)"),
-                         validators=[Required(), AtMostCharacters(100)])
+    parent = UnitSelectField(_l("Parent unit"), validators=[Required()], choices=[],
+                             unit_set="open", validate_choice=False)
     submit = SubmitField(_l("Create the unit"))
 
 
@@ -92,8 +98,9 @@ class UnitForm(FlaskForm):
     """A unit's name and parent (a new parent moves the whole subtree)."""
 
     name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
-    parent = StringField(
-        _l("Parent unit (key)"), validators=[Optional(), AtMostCharacters(100)],
+    parent = UnitSelectField(
+        _l("Parent unit"), validators=[Optional()], choices=[], unit_set="open",
+        validate_choice=False,
         description=_l("Changing it moves the unit with all its sub-units."))
     submit = SubmitField(_l("Save"))
 
@@ -226,7 +233,8 @@ class InviteForm(FlaskForm):
     email = StringField(_l("Email address"), validators=[Required(), AtMostCharacters(254)])
     name = StringField(_l("Name"), validators=[Required(), AtMostCharacters(200)])
     role = SelectField(_l("Role"), validate_choice=False)
-    unit = StringField(_l("Unit (key)"), validators=[Required(), AtMostCharacters(100)])
+    unit = UnitSelectField(_l("Unit"), validators=[Required()], choices=[], unit_set="open",
+                           validate_choice=False)
     locale = SelectField(_l("Language"), choices=[
         SelectChoice("fr", "Français"), SelectChoice("en", "English")])
     submit = SubmitField(_l("Invite"))
@@ -236,7 +244,8 @@ class UserForm(FlaskForm):
     """A user's role and unit."""
 
     role = SelectField(_l("Role"), validate_choice=False)
-    unit = StringField(_l("Unit (key)"), validators=[Required(), AtMostCharacters(100)])
+    unit = UnitSelectField(_l("Unit"), validators=[Required()], choices=[], unit_set="open",
+                           validate_choice=False)
     submit = SubmitField(_l("Save"))
 
 

@@ -49,6 +49,7 @@ from irritants.web.admin.forms import (
 from irritants.web.decorators import role_required
 from irritants.web.form_errors import show_field_errors
 from irritants.web.intake.forms import SEVERITY_NAMES
+from irritants.web.unit_select import UnitSelectField
 
 admin_only = role_required("admin")
 PER_PAGE = 50
@@ -69,6 +70,15 @@ def _search(form_class: type[SearchForm] = SearchForm) -> tuple[SearchForm, str]
 
 def _invalid(form: Any, error: InvalidInput) -> None:
     show_field_errors(form, error.field_errors)
+
+
+def _fill_units(field: UnitSelectField) -> None:
+    """Every open unit, after "Choose…"; and the field's own unit when it is closed (a
+    closed unit's closed parent, a deactivated user's closed unit), so that the select
+    shows it rather than another unit: unchanged, it is kept; chosen, the service says why
+    it cannot be."""
+    field.fill_units(blank=_("Choose…"))
+    field.offer_closed()
 
 
 def _error_messages(error: InvalidInput) -> list[str]:
@@ -109,6 +119,7 @@ def units() -> Any:
 def new_unit() -> Any:
     """Create a unit under a parent."""
     form = NewUnitForm(parent=request.args.get("parent", ""))
+    _fill_units(form.parent)
     if form.validate_on_submit():
         try:
             unit = org_edit.create_unit(form.key.data.strip(), form.name.data,
@@ -137,8 +148,10 @@ def _render_unit(unit: Any, *, unit_form: UnitForm | None = None,
                  capabilities: CapabilitiesForm | None = None, limits: dict[str, str] | None = None,
                  close_errors: list[str] | None = None, status: int = 200) -> Any:
     vocabularies = org_edit.vocabularies()
-    unit_form = unit_form or UnitForm(formdata=None, name=unit.name,
-                                      parent=unit.parent.key if unit.parent else "")
+    if unit_form is None:
+        unit_form = UnitForm(formdata=None, name=unit.name,
+                             parent=unit.parent.key if unit.parent else "")
+        _fill_units(unit_form.parent)
     capabilities = capabilities or _capabilities_form(unit, vocabularies)
     if limits is None:
         limits = _limit_texts(unit)
@@ -175,6 +188,7 @@ def unit(key: str) -> Any:
     if request.method == "GET":
         return _render_unit(row)
     form = UnitForm()
+    _fill_units(form.parent)
     parent = (form.parent.data or "").strip() or None
     if form.validate_on_submit() and parent is None and row.parent_id is not None:
         form.parent.errors = [*form.parent.errors, _("This field is required.")]
@@ -419,6 +433,7 @@ def new_user() -> Any:
     """Invite someone: the page shows the set-password link (and e-mails it if it can)."""
     form = InviteForm(locale="fr", role="agent", unit=request.args.get("unit", ""))
     form.role.choices = role_choices()
+    _fill_units(form.unit)
     if form.validate_on_submit():
         try:
             link = users_admin.invite_user(form.email.data, form.name.data, form.role.data,
@@ -442,6 +457,7 @@ def _render_user(user: Any, form: UserForm | None = None, action_errors: list[st
                  status: int = 200) -> Any:
     if form is None:
         form = UserForm(formdata=None, role=user.role, unit=user.unit.key)
+        _fill_units(form.unit)
     form.role.choices = role_choices()
     return render_template("admin/user.html", user=user, form=form, action=ActionForm(
         formdata=None), action_errors=action_errors or [],
@@ -457,6 +473,7 @@ def user(user_id: int) -> Any:
         return _render_user(row)
     form = UserForm()
     form.role.choices = role_choices()
+    _fill_units(form.unit)
     if form.validate_on_submit():
         try:
             users_admin.set_role_and_unit(row, form.role.data, form.unit.data.strip(),

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from irritants.web.admin.forms import CheckboxesField, LocalDecimalField
+from irritants.web.unit_select import UnitSelectField
 from irritants.web.validators import AtMostCharacters
 
 GROUP_CHOICES = [
@@ -50,19 +51,25 @@ STATUS_CHOICES = [
 
 
 class FilterForm(FlaskForm):
-    """The period, the subtree and the drill-down filters of a page (GET, no CSRF)."""
+    """The period, the subtree and the drill-down filters of a page (GET, no CSRF).
+
+    The teams offered are those the user may read (a lead's subtree, else every open team).
+    The subtree is checked by the services (an unknown key, one outside a lead's subtree);
+    the gap ledger's team, which the services would only find no line for, by the field.
+    """
 
     class Meta:
         csrf = False
 
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To (included)"), validators=[Optional()])
-    subtree = StringField(_l("Team and its sub-units (key)"), validators=[Optional(),
-                                                                         AtMostCharacters(100)])
+    subtree = UnitSelectField(_l("Team and its sub-units"), choices=[], unit_set="queue",
+                              validate_choice=False)
     group_by = SelectField(_l("Group by"), choices=GROUP_CHOICES, default="root_cause")
     bucket = SelectField(_l("Time step"), choices=BUCKET_CHOICES, default="week")
     kind = SelectField(_l("What was lacking"), choices=KIND_CHOICES, default="")
-    unit = StringField(_l("Unit (key)"), validators=[Optional(), AtMostCharacters(100)])
+    unit = UnitSelectField(_l("Team"), choices=[], default="", unit_set="queue",
+                           invalid_choice_message=_l("Choose one of the teams offered."))
     status = SelectField(_l("State"), choices=STATUS_CHOICES, default="")
     category = HiddenField()
     root_cause = HiddenField()
@@ -83,10 +90,13 @@ class MapForm(FlaskForm):
 
 
 class GrantForm(FlaskForm):
-    """Give a unit tools, competencies or a higher authority limit, saying why."""
+    """Give a unit tools, competencies or a higher authority limit, saying why.
 
-    unit = StringField(_l("Unit (key)"), validators=[DataRequired(_l("Choose a team.")),
-                                                     AtMostCharacters(100)])
+    Its team is any open one; the service refuses a key it does not know, or a closed unit.
+    """
+
+    unit = UnitSelectField(_l("Team"), validators=[DataRequired(_l("Choose a team."))],
+                           choices=[], unit_set="open", validate_choice=False)
     tools = CheckboxesField(_l("Tools to give"), choices=[])
     competencies = CheckboxesField(_l("Competencies to give"), choices=[])
     authority = SelectField(_l("Authority to raise"), choices=[], default="")
@@ -101,12 +111,15 @@ class GrantForm(FlaskForm):
 
 
 class ChangeForm(FlaskForm):
-    """One change of a what-if (a sub-form: the outer form carries the CSRF token)."""
+    """One change of a what-if (a sub-form: the outer form carries the CSRF token).
+
+    Its team is any open one (none: the row is ignored); the service names an unknown key.
+    """
 
     class Meta:
         csrf = False
 
-    unit = StringField(_l("Unit (key)"), validators=[Optional(), AtMostCharacters(100)])
+    unit = UnitSelectField(_l("Team"), choices=[], unit_set="open", validate_choice=False)
     tools = CheckboxesField(_l("Give tools"), choices=[])
     competencies = CheckboxesField(_l("Give competencies"), choices=[])
     authority = SelectField(_l("Set an authority limit"), choices=[], default="")

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from irritants.models import WhatIfRun, utcnow
-from irritants.services import dashboards, grants, insights, org_edit
+from irritants.services import access, dashboards, grants, insights, org_edit
 from irritants.services.dashboards import Filters, Period, Table
 from irritants.services.errors import InvalidInput, NotAllowed, NotFound
 from irritants.services.snapshot import cached_org, plain_amount
@@ -55,8 +55,6 @@ PER_PAGE = 50
 CSV_PAGE = 500
 CSV_PAGES = 200
 """A CSV export reads at most this many pages of CSV_PAGE rows (100,000 rows)."""
-DATALIST_UNITS = 500
-"""Unit key fields suggest every unit only when the org has at most this many."""
 MAP_OPEN = 40
 """At most this many nodes of the map are open at once."""
 
@@ -91,7 +89,6 @@ def _helpers() -> dict[str, Any]:
         "item_label": item_label,
         "percent": _percent,
         "decimal": _decimal,
-        "unit_keys": list(snapshot.keys()) if len(snapshot) <= DATALIST_UNITS else [],
         "may_grant": grants.may_grant(current_user) if current_user.is_authenticated else False,
         "may_whatif": (current_user.is_authenticated
                        and current_user.role == "director"),
@@ -146,9 +143,33 @@ def _page_number() -> int:
     return max(1, min(page, 10**6))
 
 
-def _read_filters() -> tuple[FilterForm, Period | None]:
-    """The filter form and its period (None, with errors on the form, when invalid)."""
+def _may_read(key: str) -> bool:
+    """Whether the user may read that unit's figures (the services' rule for a subtree)."""
+    try:
+        dashboards.readable_subtree(current_user, key)
+    except (InvalidInput, NotFound):
+        return False
+    return True
+
+
+def _read_filters(subtree: bool = True, unit_filter: bool = False,
+                  ) -> tuple[FilterForm, Period | None]:
+    """The filter form and its period (None, with errors on the form, when invalid).
+
+    Its teams are those the user may read, and a closed one of theirs a link names; the
+    team filter (`unit_filter`: the gap ledger's) is checked among them, the subtree by
+    the services (422 for an unknown key, 404 for one outside a lead's subtree). A page
+    without one of them (`subtree`: the map has none) leaves what its URL says unread."""
     form = FilterForm(request.args)
+    if subtree:
+        form.subtree.fill_units(blank=_("Whole organisation") if current_user.role in
+                                access.SEES_ALL else _("All my teams"))
+        form.subtree.offer_closed(_may_read)
+    if unit_filter:
+        form.unit.fill_units(blank=_("Any team"))
+        form.unit.offer_closed(_may_read)
+    else:
+        form.unit.validate_choice = False
     if not form.validate():
         return form, None
     until = form.until.data + timedelta(days=1) if form.until.data else None
@@ -268,7 +289,7 @@ def _irritants_csv(irritants: Iterator[Any]) -> Any:
 @role_required(*GAP_READERS)
 def gaps() -> Any:
     """What the teams lacked, against the previous period, and the grants made."""
-    form, period = _read_filters()
+    form, period = _read_filters(unit_filter=True)
     context: dict[str, Any] = {"period": period, "table": None}
     if period is not None:
         arguments = {"period": period, "subtree": form.subtree.data or None}
@@ -318,6 +339,8 @@ def grant() -> Any:
         tools=request.args.getlist("tool"), competencies=request.args.getlist("competency"),
         authority=request.args.get("authority", ""), limit=_limit_arg(),
         unlimited=request.args.get("unlimited") == "1")
+    form.unit.fill_units(blank=_("Choose a team…"))
+    form.unit.offer_closed()
     set_vocabulary_choices(form, _vocabulary())
     status = 200
     if request.method == "POST":
@@ -422,7 +445,7 @@ def _rounded(value: Any) -> Any:
 def org_map() -> Any:
     """The organisation tree: open nodes load their children; search; one irritant's path."""
     search = MapForm(request.args)
-    filters, period = _read_filters()
+    filters, period = _read_filters(subtree=False)
     if period is None:
         return _render("insights/map.html", filters, filters=filters, search=search, tree=None,
                        status=422)
@@ -481,12 +504,12 @@ def whatif() -> Any:
     form = WhatIfForm() if request.method == "POST" else _prefilled_whatif()
     vocabulary = _vocabulary()
     for entry in form.changes:
-        set_vocabulary_choices(entry.form, vocabulary)
+        _fill_change(entry.form, vocabulary)
     if request.method == "GET":
         return render_template("insights/whatif.html", form=form, result=None)
     if form.add.data and len(form.changes.entries) < form.changes.max_entries:
         form.changes.append_entry()
-        set_vocabulary_choices(form.changes.entries[-1].form, vocabulary)
+        _fill_change(form.changes.entries[-1].form, vocabulary)
         return render_template("insights/whatif.html", form=form, result=None)
     valid = form.validate_on_submit()
     if not all([_limit_given(entry.form) for entry in form.changes]) or not valid:
@@ -513,6 +536,13 @@ def whatif() -> Any:
         return render_template("insights/whatif.html", form=form, result=None), 422
     return render_template("insights/whatif.html", form=form, result=result, changes=changes,
                            period=period)
+
+
+def _fill_change(change: Any, vocabulary: dict[str, list[tuple[str, str]]]) -> None:
+    """The choices of a change row: its teams (none: the row is ignored), tools, skills."""
+    change.unit.fill_units(blank=_("Choose a team…"))
+    change.unit.offer_closed()
+    set_vocabulary_choices(change, vocabulary)
 
 
 def _prefilled_whatif() -> WhatIfForm:
