@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -166,12 +166,23 @@ def _conflict(error: Conflict) -> Response:
 def init_app(app: Flask) -> None:
     """Answer HTTP errors under /api/ in JSON (replaces flask-smorest's app-wide handler)."""
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(DBAPIError, database_unavailable)
 
 
-def database_unavailable(error: OperationalError) -> Any:
+def is_connection_error(error: DBAPIError) -> bool:
+    """Whether the database could not be reached or the connection was lost: the DB-API's
+    OperationalError (refused, shutting down, lock timeout) and InterfaceError (a
+    connection closed under the driver), or any error SQLAlchemy took for a disconnect."""
+    return (isinstance(error, (OperationalError, InterfaceError))
+            or bool(error.connection_invalidated))
+
+
+def database_unavailable(error: DBAPIError) -> Any:
     """The database cannot be reached (restart, failover, lock timeout): a clean 503 with
-    Retry-After, JSON under /api/, never a 500 (reliability.md R7, ASVS V16.5.2)."""
+    Retry-After, JSON under /api/, never a 500 (reliability.md R7, ASVS V16.5.2). Any other
+    database error (a constraint, a bug in a statement) stays a 500."""
+    if not is_connection_error(error):
+        raise error
     current_app.logger.error("database unavailable: %s", type(error.orig).__name__,
                              exc_info=error)
     try:
