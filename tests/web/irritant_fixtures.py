@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -73,6 +74,20 @@ def page_text(html: str) -> str:
     parser = _Collector()
     parser.feed(html)
     return re.sub(r"[ \t\n\r\f]+", " ", " ".join(parser.text)).strip(" ")
+
+
+def input_of(html: str, name: str) -> str:
+    """The <input> of that name (there is one)."""
+    found = re.findall(rf'<input[^>]*\bname="{name}"[^>]*>', html)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def value_of(html: str, name: str) -> str:
+    """The value of the <input> of that name, entities decoded."""
+    value = re.search(r'\bvalue="([^"]*)"', input_of(html, name))
+    assert value is not None
+    return unescape(value.group(1))
 
 
 def assert_inert(html: str, payloads: tuple[str, ...] = XSS_PAYLOADS) -> None:

@@ -29,7 +29,7 @@ from irritants.services.org_version import current_org_version
 from irritants.web import unit_select
 from irritants.web.insights import views as insights_views
 from tests.services.test_dashboards import history as history  # noqa: F401 (fixture)
-from tests.web.irritant_fixtures import page_text
+from tests.web.irritant_fixtures import input_of, page_text, value_of
 
 PERIOD = {"since": "2025-03-03", "until": "2025-03-16"}
 NBSP = "\u00a0"
@@ -93,19 +93,6 @@ def label_of(html: str, field_id: str) -> str:
     found = re.search(rf'<label class="field__label" for="{field_id}">([^<]*)</label>', html)
     assert found is not None, field_id
     return unescape(found.group(1))
-
-
-def input_of(html: str, name: str) -> str:
-    """The <input> of that name (there is one)."""
-    found = re.findall(rf'<input[^>]*\bname="{name}"[^>]*>', html)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def value_of(html: str, name: str) -> str:
-    value = re.search(r'\bvalue="([^"]*)"', input_of(html, name))
-    assert value is not None
-    return unescape(value.group(1))
 
 
 def errors_of(html: str, field_id: str) -> list[str]:

@@ -25,7 +25,7 @@ from irritants.extensions import db
 from irritants.models import Irritant, IrritantEvent
 from irritants.services import org_edit
 from irritants.web import unit_select
-from tests.web.irritant_fixtures import log_as, page_text
+from tests.web.irritant_fixtures import input_of, log_as, page_text, value_of
 
 AGENT = "agent.lille@example.com"
 NORTH_LEAD = "lead.north@example.com"
@@ -52,19 +52,6 @@ def sign_in(app: Flask, login_as: Callable[..., FlaskClient]) -> Callable[..., F
 
 def count(model: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def input_of(html: str, name: str) -> str:
-    """The <input> of that name (there is one)."""
-    found = re.findall(rf'<input[^>]*\bname="{name}"[^>]*>', html)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def value_of(html: str, name: str) -> str:
-    value = re.search(r'\bvalue="([^"]*)"', input_of(html, name))
-    assert value is not None
-    return value.group(1)
 
 
 def errors_of(html: str, field_id: str) -> str:
