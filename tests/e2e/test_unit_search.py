@@ -23,7 +23,7 @@ def test_typing_part_of_a_store_name_selects_it_as_the_origin(
     origin = page.locator("select[name=origin_unit]")
     every = origin.locator("option").count()  # the open units (other journeys add some)
     assert origin.input_value() == "lille"  # their own unit by default
-    search = page.get_by_label("Rechercher une équipe par son nom")
+    search = page.get_by_label("Chercher une équipe")
 
     search.fill("ROUB")  # case ignored
     assert [text.strip() for text in origin.locator("option").all_inner_texts()] == [
